@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from cases.models import (
+    Actor,
+    Case,
+    Correspondence,
+    Evidence,
+    Hold,
+    Item,
+    ItemReferral,
+    OutcomeRecord,
+    RemovalRequest,
+    RequestItem,
+)
+
+
+@admin.register(Actor)
+class ActorAdmin(admin.ModelAdmin):
+    list_display = ("name", "proscribed", "created_at")
+    list_filter = ("proscribed",)
+    search_fields = ("name", "aliases", "notes")
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("title", "actor", "status", "created_by", "created_at")
+    list_filter = ("status", "actor")
+    search_fields = ("title", "description", "actor__name")
+    autocomplete_fields = ("actor", "created_by")
+    list_select_related = ("actor", "created_by")
+    date_hierarchy = "created_at"
+
+
+class ItemReferralInline(admin.TabularInline):
+    model = ItemReferral
+    extra = 0
+    readonly_fields = ("referred_by", "case", "url_submitted", "created_at")
+    can_delete = False
+
+
+class HoldInline(admin.TabularInline):
+    model = Hold
+    fk_name = "item"
+    extra = 0
+    autocomplete_fields = ("placed_by", "released_by")
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = (
+        "url_normalised",
+        "platform",
+        "status",
+        "category",
+        "legal_basis",
+        "threat_to_life",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("status", "category", "legal_basis", "threat_to_life", "platform__tier")
+    search_fields = ("url_normalised", "url_submitted", "host", "assessment_note")
+    autocomplete_fields = ("platform", "case", "actor", "created_by", "reviewed_by")
+    list_select_related = ("platform", "created_by")
+    readonly_fields = ("url_normalised", "host", "created_at")
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no COUNT(*) over a large table on every page
+    inlines = (ItemReferralInline, HoldInline)
+
+
+@admin.register(Hold)
+class HoldAdmin(admin.ModelAdmin):
+    list_display = ("item", "requesting_agency", "review_on", "placed_by", "released_at")
+    list_filter = ("review_on",)
+    search_fields = ("item__url_normalised", "reason", "requesting_agency")
+    autocomplete_fields = ("item", "placed_by", "released_by")
+    list_select_related = ("item", "placed_by")
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(admin.ModelAdmin):
+    list_display = ("item", "kind", "sha256", "size_bytes", "captured_at", "captured_by")
+    list_filter = ("kind",)
+    search_fields = ("item__url_normalised", "sha256")
+    autocomplete_fields = ("item", "captured_by")
+    list_select_related = ("item", "captured_by")
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # evidence is never altered
+
+
+class RequestItemInline(admin.TabularInline):
+    model = RequestItem
+    extra = 0
+    autocomplete_fields = ("item",)
+    readonly_fields = ("outcome", "outcome_at", "outcome_source", "outcome_reason")
+
+
+@admin.register(RemovalRequest)
+class RemovalRequestAdmin(admin.ModelAdmin):
+    list_display = (
+        "reference",
+        "platform",
+        "request_type",
+        "state",
+        "sent_at",
+        "deadline",
+        "composed_by",
+        "approved_by",
+    )
+    list_filter = ("state", "request_type", "legal_basis", "threat_to_life", "platform__tier")
+    search_fields = ("reference", "platform__name", "notes")
+    autocomplete_fields = ("platform", "composed_by", "approved_by", "contacts")
+    list_select_related = ("platform", "composed_by", "approved_by")
+    # State is changed through the services (and their audit trail), not by hand.
+    readonly_fields = ("reference", "state", "sent_at", "created_at", "updated_at")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = (RequestItemInline,)
+
+
+@admin.register(RequestItem)
+class RequestItemAdmin(admin.ModelAdmin):
+    list_display = ("request", "item", "outcome", "outcome_source", "outcome_at")
+    list_filter = ("outcome", "outcome_source")
+    search_fields = ("request__reference", "item__url_normalised")
+    autocomplete_fields = ("request", "item")
+    list_select_related = ("request", "item")
+    show_full_result_count = False
+
+
+@admin.register(OutcomeRecord)
+class OutcomeRecordAdmin(admin.ModelAdmin):
+    list_display = ("line", "outcome", "source", "recorded_by", "recorded_at")
+    list_filter = ("outcome", "source")
+    search_fields = ("line__request__reference", "line__item__url_normalised", "reason")
+    autocomplete_fields = ("line", "recorded_by", "contact", "correspondence")
+    list_select_related = ("line__request", "line__item", "recorded_by")
+
+
+@admin.register(Correspondence)
+class CorrespondenceAdmin(admin.ModelAdmin):
+    list_display = ("subject", "request", "direction", "channel", "from_address", "created_at")
+    list_filter = ("direction", "channel")
+    search_fields = ("subject", "body_text", "from_address", "message_id", "request__reference")
+    autocomplete_fields = ("request", "contact", "author")
+    list_select_related = ("request",)
+    readonly_fields = ("raw_sha256", "message_id", "created_at")
+    date_hierarchy = "created_at"

@@ -1,0 +1,523 @@
+"""Investigation data: actors, cases, items (URLs), removal requests and their outcomes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from platforms.models import Contact, Platform
+
+
+class Actor(models.Model):
+    """A group behind content: name, aliases, whether it is proscribed."""
+
+    name = models.CharField(max_length=200)
+    aliases = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    proscribed = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="actor_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+
+
+class Case(models.Model):
+    """An investigation thread grouping content, e.g. one release and its re-uploads."""
+
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        Actor, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cases_created"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-created_at"], name="case_list_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ItemCategory(models.TextChoices):
+    PROPAGANDA = "propaganda", _("Propaganda")
+    INCITEMENT = "incitement", _("Incitement to violence")
+    INSTRUCTION = "instruction", _("Instructional material")
+    RECRUITMENT = "recruitment", _("Recruitment")
+    GLORIFICATION = "glorification", _("Glorification of attacks")
+    THREAT = "threat", _("Threat")
+    FINANCING = "financing", _("Terrorist financing")
+    OTHER = "other", _("Other")
+
+
+class LegalBasis(models.TextChoices):
+    TERMS_OF_SERVICE = "terms_of_service", _("Platform terms of service (voluntary referral)")
+    TCO_REGULATION = "tco_regulation", _("Regulation (EU) 2021/784 (TCO), Art. 3")
+    TERRORISM_ACT_2006 = "terrorism_act_2006", _("Terrorism Act 2006, s. 3 (UK)")
+    NATIONAL_LAW = "national_law", _("Other national law")
+
+
+class ItemStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Item(models.Model):
+    """One URL referred for removal. The same content (normalised URL) is one item, never two."""
+
+    url_submitted = models.TextField(help_text=_("The URL exactly as it was first referred."))
+    url_normalised = models.TextField(unique=True)
+    host = models.CharField(max_length=253, db_index=True)
+    platform = models.ForeignKey(
+        Platform, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    actor = models.ForeignKey(
+        Actor, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    category = models.CharField(
+        max_length=32, choices=ItemCategory.choices, default=ItemCategory.PROPAGANDA
+    )
+    legal_basis = models.CharField(
+        max_length=32, choices=LegalBasis.choices, default=LegalBasis.TERMS_OF_SERVICE
+    )
+    assessment_note = models.TextField(blank=True)
+    threat_to_life = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING_APPROVAL
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="items_created"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="items_reviewed",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Four-eyes: nobody approves or rejects an item they referred.
+            models.CheckConstraint(
+                condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("created_by")),
+                name="item_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ItemStatus.PENDING_APPROVAL)
+                | (Q(reviewed_by__isnull=False) & Q(reviewed_at__isnull=False)),
+                name="item_reviewed_has_reviewer",
+            ),
+        ]
+        permissions = [
+            ("review_item", "Can approve or reject items referred by others"),
+            ("hold_item", "Can put items on hold and release them"),
+        ]
+        indexes = [
+            # Approval queue and item list: newest first within a status.
+            models.Index(fields=["status", "-created_at"], name="item_status_created_idx"),
+            models.Index(fields=["platform", "status"], name="item_platform_status_idx"),
+            # Dashboard: threat-to-life items still needing attention.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(threat_to_life=True),
+                name="item_threat_to_life_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.url_normalised
+
+
+class ItemReferral(models.Model):
+    """Every time someone referred this URL: the same content referred twice stays one item."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="referrals")
+    referred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    url_submitted = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Hold(models.Model):
+    """De-confliction: another agency wants the item left online. Held items are never sent."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="holds")
+    reason = models.TextField()
+    requesting_agency = models.CharField(max_length=200, blank=True)
+    review_on = models.DateField()
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField(auto_now_add=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(released_at__isnull=True), name="hold_one_active_per_item"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.item} until review {self.review_on}"
+
+
+class Evidence(models.Model):
+    """What the content was when referred. Never altered; kept for the retention period."""
+
+    class Kind(models.TextChoices):
+        WARC = "warc", _("Web archive (WARC)")
+        SCREENSHOT = "screenshot", _("Screenshot")
+        OTHER = "other", _("Other file")
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WARC)
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    captured_at = models.DateTimeField()
+    captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-captured_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="evidence_sha256_hex"
+            ),
+        ]
+
+
+class RequestType(models.TextChoices):
+    REFERRAL = "referral", _("Referral (voluntary, platform terms)")
+    REMOVAL_ORDER = "removal_order", _("Removal order (binding)")
+
+
+class RequestState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    SENT = "sent", _("Sent")
+    PARTLY_ANSWERED = "partly_answered", _("Partly answered")
+    ANSWERED = "answered", _("Answered")
+    OVERDUE = "overdue", _("Overdue")
+    ESCALATED = "escalated", _("Escalated")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# States in which the request is out with the operator and the clock runs.
+OPEN_REQUEST_STATES = (
+    RequestState.SENT,
+    RequestState.PARTLY_ANSWERED,
+    RequestState.OVERDUE,
+    RequestState.ESCALATED,
+)
+
+
+class ReferenceCounter(models.Model):
+    """The last request number used in a year, for references like TKD-2026-000123."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+
+class RemovalRequest(models.Model):
+    """One notice to one platform for N items."""
+
+    reference = models.CharField(max_length=20, unique=True)
+    platform = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="requests")
+    request_type = models.CharField(
+        max_length=16, choices=RequestType.choices, default=RequestType.REFERRAL
+    )
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
+    state = models.CharField(max_length=20, choices=RequestState.choices, default=RequestState.DRAFT)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    threat_to_life = models.BooleanField(default=False)
+    # TCO Art. 3(2): an emergency order may skip the 12 hours' advance notice.
+    is_emergency = models.BooleanField(default=False)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="requests")
+    # Empty when the weekly job composed it.
+    composed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests_composed",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests_approved",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # The effective deadline; a clarification pause pushes it back when it ends.
+    deadline = models.DateTimeField(null=True, blank=True)
+    original_deadline = models.DateTimeField(null=True, blank=True)
+    clock_paused_at = models.DateTimeField(null=True, blank=True)
+    total_pause = models.DurationField(default=timedelta)
+    # Follow-ups are data: the sweeper claims rows whose time has come.
+    next_followup_at = models.DateTimeField(null=True, blank=True)
+    followup_stage = models.PositiveSmallIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("composed_by")),
+                name="request_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(reference__regex=r"^TKD-[0-9]{4}-[0-9]{6}$"),
+                name="request_reference_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[RequestState.DRAFT, RequestState.AWAITING_APPROVAL, RequestState.CANCELLED])
+                | (Q(sent_at__isnull=False) & Q(deadline__isnull=False) & Q(approved_by__isnull=False)),
+                name="request_sent_has_clock",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline__isnull=True) | Q(deadline__gt=F("sent_at")),
+                name="request_deadline_after_sending",
+            ),
+        ]
+        permissions = [
+            ("compose_request", "Can compose removal requests"),
+            ("approve_request", "Can approve and send removal requests composed by others"),
+            ("record_outcome", "Can record an outcome on the operator's behalf"),
+        ]
+        indexes = [
+            # The follow-up sweeper: open requests whose next step is due.
+            models.Index(
+                fields=["next_followup_at"],
+                condition=Q(state__in=list(OPEN_REQUEST_STATES)),
+                name="request_followup_due_idx",
+            ),
+            # The deadline sweeper and "overdue" lists.
+            models.Index(
+                fields=["deadline"],
+                condition=Q(state__in=list(OPEN_REQUEST_STATES)),
+                name="request_deadline_open_idx",
+            ),
+            models.Index(fields=["state", "-created_at"], name="request_state_created_idx"),
+            # Metrics: requests sent in a period, per platform.
+            models.Index(fields=["platform", "sent_at"], name="request_platform_sent_idx"),
+            models.Index(fields=["sent_at"], name="request_sent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_REQUEST_STATES
+
+    @property
+    def clock_is_paused(self) -> bool:
+        return self.clock_paused_at is not None
+
+
+class Outcome(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    REMOVED = "removed", _("Removed")
+    ACCESS_DISABLED = "access_disabled", _("Access disabled in the unit's country")
+    RESTRICTED = "restricted", _("Restricted (age-gated, demoted)")
+    ALREADY_GONE = "already_gone", _("Already gone")
+    REFUSED_NOT_VIOLATING = "refused_not_violating", _("Refused: not against the terms")
+    REFUSED_NO_JURISDICTION = "refused_no_jurisdiction", _("Refused: no jurisdiction")
+    UNABLE = "unable", _("Unable to act")
+    NEEDS_INFO = "needs_info", _("Needs more information")
+    FORWARDED = "forwarded", _("Forwarded to another provider")
+    NO_RESPONSE = "no_response", _("No response by the deadline")
+
+
+REMOVAL_OUTCOMES = (Outcome.REMOVED, Outcome.ACCESS_DISABLED, Outcome.ALREADY_GONE)
+UNANSWERED_OUTCOMES = (Outcome.PENDING, Outcome.NO_RESPONSE)
+REFUSAL_OUTCOMES = (
+    Outcome.REFUSED_NOT_VIOLATING,
+    Outcome.REFUSED_NO_JURISDICTION,
+    Outcome.UNABLE,
+    Outcome.NEEDS_INFO,
+    Outcome.FORWARDED,
+    Outcome.RESTRICTED,
+)
+
+
+class OutcomeSource(models.TextChoices):
+    OPERATOR_PORTAL = "operator_portal", _("Operator, via the portal")
+    OPERATOR_EMAIL = "operator_email", _("Operator, by email (recorded by an officer)")
+    OFFICER = "officer", _("Officer, on the operator's behalf")
+    SYSTEM = "system", _("System")
+
+
+class RequestItem(models.Model):
+    """An item's line in a request, with its latest outcome (history in OutcomeRecord)."""
+
+    request = models.ForeignKey(RemovalRequest, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="request_lines")
+    # Latest outcome, kept in step with the newest OutcomeRecord for fast lists and metrics.
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    outcome_source = models.CharField(max_length=20, choices=OutcomeSource.choices, blank=True)
+    outcome_reason = models.TextField(blank=True)
+    # First times, for the response and removal medians (DESIGN §5).
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    first_removal_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "item"], name="request_item_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["item"], name="request_item_item_idx"),
+            models.Index(fields=["request", "outcome"], name="request_item_outcome_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference}: {self.item} → {self.outcome}"
+
+
+class OutcomeRecord(models.Model):
+    """One answer for one request item. Rows are only added: amendments never overwrite."""
+
+    line = models.ForeignKey(RequestItem, on_delete=models.CASCADE, related_name="outcome_records")
+    outcome = models.CharField(max_length=32, choices=Outcome.choices)
+    source = models.CharField(max_length=20, choices=OutcomeSource.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+    # Structured detail from the TCO-shaped form (cannot-comply ground, forwarded-to, question).
+    detail = models.JSONField(default=dict, blank=True)
+    correspondence = models.ForeignKey(
+        "Correspondence", null=True, blank=True, on_delete=models.SET_NULL, related_name="outcomes"
+    )
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            # no_response is set at the deadline by the system, never by anyone else.
+            models.CheckConstraint(
+                condition=~Q(outcome=Outcome.NO_RESPONSE) | Q(source=OutcomeSource.SYSTEM),
+                name="outcome_no_response_by_system",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=Outcome.PENDING), name="outcome_record_not_pending"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source__in=[OutcomeSource.OFFICER, OutcomeSource.OPERATOR_EMAIL])
+                | Q(recorded_by__isnull=False),
+                name="outcome_officer_named",
+            ),
+        ]
+
+
+class CorrespondenceDirection(models.TextChoices):
+    OUTBOUND = "outbound", _("Sent")
+    INBOUND = "inbound", _("Received")
+    INTERNAL = "internal", _("Internal note")
+
+
+class CorrespondenceChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    PORTAL = "portal", _("Portal submission")
+    NOTE = "note", _("Staff note")
+    PHONE = "phone", _("Phone call")
+    WEB_FORM = "web_form", _("Web form")
+
+
+class Correspondence(models.Model):
+    """Every message out and in, stored whole, on a request's timeline.
+
+    ``request`` is empty for inbound mail that could not be matched yet (the
+    "unmatched mail" queue).
+    """
+
+    request = models.ForeignKey(
+        RemovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="correspondence"
+    )
+    direction = models.CharField(max_length=16, choices=CorrespondenceDirection.choices)
+    channel = models.CharField(max_length=16, choices=CorrespondenceChannel.choices)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="correspondence"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_address = models.CharField(max_length=400, blank=True)
+    to_addresses = ArrayField(models.CharField(max_length=400), default=list, blank=True)
+    subject = models.CharField(max_length=1000, blank=True)
+    body_text = models.TextField(blank=True)
+    # Raw MIME bytes exactly as sent or received, and their SHA-256.
+    raw = models.BinaryField(null=True, blank=True, editable=False)
+    raw_sha256 = models.CharField(max_length=64, blank=True)
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    # Structured content of a portal submission, kept whole and unchanged.
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "correspondence"
+        constraints = [
+            # The same message delivered twice is stored once.
+            models.UniqueConstraint(
+                fields=["message_id"], condition=~Q(message_id=""), name="correspondence_message_id_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["request", "created_at"], name="corr_request_timeline_idx"),
+            models.Index(
+                fields=["created_at"], condition=Q(request__isnull=True), name="corr_unmatched_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.get_channel_display()}: {self.subject}"

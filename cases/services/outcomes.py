@@ -1,0 +1,154 @@
+"""Recording answers per request item. History is only ever added to; the line keeps the latest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from cases.models import (
+    REMOVAL_OUTCOMES,
+    Correspondence,
+    Outcome,
+    OutcomeRecord,
+    OutcomeSource,
+    RemovalRequest,
+    RequestItem,
+    RequestState,
+)
+from cases.services.requests import lock_request, request_refresh_answer_state
+from core.audit import audit_record
+from core.errors import DomainError, IllegalTransition
+from platforms.models import Contact
+
+# An operator can still answer (late) while the request is open or answered; once
+# closed or never sent, the record is final.
+ANSWERABLE_STATES = (
+    RequestState.SENT,
+    RequestState.PARTLY_ANSWERED,
+    RequestState.ANSWERED,
+    RequestState.OVERDUE,
+    RequestState.ESCALATED,
+)
+
+
+def _record(
+    *,
+    request: RemovalRequest,
+    line: RequestItem,
+    outcome: Outcome,
+    source: OutcomeSource,
+    at: datetime,
+    recorded_by: Any,
+    contact: Contact | None,
+    reason: str,
+    detail: dict[str, Any],
+    correspondence: Correspondence | None,
+) -> OutcomeRecord:
+    record = OutcomeRecord.objects.create(
+        line=line,
+        outcome=outcome,
+        source=source,
+        recorded_by=recorded_by,
+        contact=contact,
+        reason=reason,
+        detail=detail,
+        correspondence=correspondence,
+        recorded_at=at,
+    )
+    old = line.outcome
+    line.outcome = outcome
+    line.outcome_at = at
+    line.outcome_source = source
+    line.outcome_reason = reason
+    if outcome != Outcome.NO_RESPONSE and line.first_response_at is None:
+        line.first_response_at = at
+    if outcome in REMOVAL_OUTCOMES and line.first_removal_at is None:
+        line.first_removal_at = at
+    line.save()
+    audit_record(
+        actor=recorded_by,
+        actor_label="" if recorded_by else OutcomeSource(source).label,
+        action="request_item.outcome_recorded",
+        target=request,
+        old={"item": line.item_id, "outcome": old},
+        new={"item": line.item_id, "outcome": outcome.value, "source": source.value},
+        extra={"reason": reason} if reason else None,
+    )
+    return record
+
+
+@transaction.atomic
+def request_item_record_outcome(
+    *,
+    line: RequestItem,
+    outcome: str,
+    source: str,
+    recorded_by: Any = None,
+    contact: Contact | None = None,
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+    correspondence: Correspondence | None = None,
+    at: datetime | None = None,
+) -> OutcomeRecord:
+    """Record one answer for one item of a sent request (an amendment adds a new record)."""
+    outcome, source = Outcome(outcome), OutcomeSource(source)
+    if outcome == Outcome.PENDING:
+        raise DomainError("'Pending' is not an answer.")
+    if outcome == Outcome.NO_RESPONSE:
+        raise DomainError("'No response' is set by the system at the deadline, never by hand.")
+    if source == OutcomeSource.SYSTEM:
+        raise DomainError("Answers come from the operator or an officer on their behalf.")
+    if source in (OutcomeSource.OFFICER, OutcomeSource.OPERATOR_EMAIL) and recorded_by is None:
+        raise DomainError("An answer relayed by an officer must name the officer.")
+    request = lock_request(line.request)
+    if request.state not in ANSWERABLE_STATES:
+        raise IllegalTransition(
+            f"Request {request.reference} is {RequestState(request.state).label.lower()}; "
+            "answers can no longer be recorded on it."
+        )
+    line = RequestItem.objects.select_for_update().get(pk=line.pk)
+    record = _record(
+        request=request,
+        line=line,
+        outcome=outcome,
+        source=source,
+        at=at or timezone.now(),
+        recorded_by=recorded_by,
+        contact=contact,
+        reason=reason,
+        detail=detail or {},
+        correspondence=correspondence,
+    )
+    request_refresh_answer_state(request, actor_label=source.label)
+    return record
+
+
+@transaction.atomic
+def request_expire_open_items(
+    *, request: RemovalRequest, at: datetime | None = None
+) -> int:
+    """At the deadline every item still pending becomes ``no_response``. Returns how many."""
+    request = lock_request(request)
+    if request.state not in ANSWERABLE_STATES:
+        raise IllegalTransition(f"Request {request.reference} is not open.")
+    now = at or timezone.now()
+    if request.deadline is None or request.deadline > now or request.clock_paused_at:
+        raise DomainError(f"The deadline of {request.reference} has not passed.")
+    lines = list(request.lines.select_for_update().filter(outcome=Outcome.PENDING))
+    for line in lines:
+        _record(
+            request=request,
+            line=line,
+            outcome=Outcome.NO_RESPONSE,
+            source=OutcomeSource.SYSTEM,
+            at=now,
+            recorded_by=None,
+            contact=None,
+            reason="",
+            detail={},
+            correspondence=None,
+        )
+    return len(lines)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from core.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "actor", "actor_label", "action", "target_type", "target_id")
+    list_filter = ("action", "target_type")
+    search_fields = ("action", "target_id", "actor__username", "actor_label")
+    list_select_related = ("actor",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    # The audit trail is append-only.
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+

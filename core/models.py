@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One state change that matters to an investigation: who, what, before, after.
+
+    Rows are only ever added. ``target_type``/``target_id`` name the object
+    (e.g. ``cases.removalrequest`` / ``42``) without a generic foreign key so
+    that an event survives the deletion of its target.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who acted when it was not a staff user: "system", "operator via portal", ...
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=100)
+    target_type = models.CharField(max_length=100)
+    target_id = models.CharField(max_length=64)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # An object's history page reads its events newest first.
+            models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor or self.actor_label or "system"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.target_type}#{self.target_id}"

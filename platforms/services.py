@@ -1,0 +1,223 @@
+"""Writes about platforms, their domains, contacts and upstream providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from core.audit import audit_record
+from core.errors import DomainError, DuplicateError
+from platforms.models import (
+    Contact,
+    ContactChannel,
+    Platform,
+    PlatformDomain,
+    PlatformKind,
+    UpstreamProvider,
+)
+from platforms.urlnorm import DomainRefused, normalise_domain
+
+PLATFORM_FIELDS = (
+    "name",
+    "kind",
+    "tier",
+    "architecture",
+    "country",
+    "status",
+    "operator_can_act",
+    "response_target_days",
+    "preferred_language",
+    "notes",
+)
+
+
+def _clean_domains(domains: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in domains:
+        if not raw.strip():
+            continue
+        try:
+            domain = normalise_domain(raw)
+        except DomainRefused as exc:
+            raise DomainError(f"{raw!r}: {exc.message}") from exc
+        if domain not in cleaned:
+            cleaned.append(domain)
+    return cleaned
+
+
+def _refuse_taken_domains(domains: list[str], *, platform: Platform | None) -> None:
+    taken = PlatformDomain.objects.filter(domain__in=domains).select_related("platform")
+    if platform is not None:
+        taken = taken.exclude(platform=platform)
+    for row in taken:
+        raise DuplicateError(f"The domain {row.domain} already belongs to {row.platform.name}.")
+
+
+def _refuse_taken_name(name: str, *, platform: Platform | None) -> None:
+    clash = Platform.objects.filter(name__iexact=name.strip())
+    if platform is not None:
+        clash = clash.exclude(pk=platform.pk)
+    if clash.exists():
+        raise DuplicateError(f"A platform named {name.strip()!r} already exists.")
+
+
+@transaction.atomic
+def platform_create(*, actor: Any, domains: list[str], **fields: Any) -> Platform:
+    """Register a platform with its domains (normalised; each domain belongs to one platform)."""
+    unknown = set(fields) - set(PLATFORM_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown platform fields: {sorted(unknown)}")
+    if not str(fields.get("name", "")).strip():
+        raise DomainError("A platform needs a name.")
+    fields["name"] = str(fields["name"]).strip()
+    cleaned = _clean_domains(domains)
+    _refuse_taken_name(fields["name"], platform=None)
+    _refuse_taken_domains(cleaned, platform=None)
+    platform = Platform(**fields)
+    platform.full_clean(exclude=["upstream_providers"])
+    platform.save()
+    PlatformDomain.objects.bulk_create(
+        [PlatformDomain(platform=platform, domain=d) for d in cleaned]
+    )
+    audit_record(
+        actor=actor,
+        action="platform.created",
+        target=platform,
+        new={"name": platform.name, "domains": cleaned},
+    )
+    return platform
+
+
+@transaction.atomic
+def platform_update(
+    *, platform: Platform, actor: Any, domains: list[str] | None = None, **fields: Any
+) -> Platform:
+    unknown = set(fields) - set(PLATFORM_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown platform fields: {sorted(unknown)}")
+    old = {name: str(getattr(platform, name)) for name in fields}
+    if "name" in fields:
+        fields["name"] = str(fields["name"]).strip()
+        if not fields["name"]:
+            raise DomainError("A platform needs a name.")
+        _refuse_taken_name(fields["name"], platform=platform)
+    for name, value in fields.items():
+        setattr(platform, name, value)
+    platform.full_clean(exclude=["upstream_providers"])
+    platform.save()
+    new = {name: str(getattr(platform, name)) for name in fields}
+    if domains is not None:
+        cleaned = _clean_domains(domains)
+        _refuse_taken_domains(cleaned, platform=platform)
+        before = sorted(platform.domains.values_list("domain", flat=True))
+        platform.domains.exclude(domain__in=cleaned).delete()
+        PlatformDomain.objects.bulk_create(
+            [PlatformDomain(platform=platform, domain=d) for d in cleaned if d not in before]
+        )
+        old["domains"], new["domains"] = before, sorted(cleaned)  # type: ignore[assignment]
+    audit_record(actor=actor, action="platform.updated", target=platform, old=old, new=new)
+    return platform
+
+
+@transaction.atomic
+def upstream_provider_add(
+    *, platform: Platform, provider: Platform, role: str, actor: Any
+) -> UpstreamProvider:
+    """Name the host, CDN, registrar or gateway to escalate to."""
+    if provider.pk == platform.pk:
+        raise DomainError("A platform cannot be its own upstream provider.")
+    if provider.kind != PlatformKind.INFRASTRUCTURE:
+        raise DomainError(
+            f"{provider.name} is not an infrastructure provider; register it with kind "
+            "'Infrastructure' first."
+        )
+    link, created = UpstreamProvider.objects.get_or_create(
+        platform=platform, provider=provider, role=role
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="platform.upstream_added",
+            target=platform,
+            new={"provider": provider.name, "role": role},
+        )
+    return link
+
+
+CONTACT_FIELDS = (
+    "name",
+    "channel",
+    "email",
+    "web_form_url",
+    "role",
+    "language",
+    "is_primary",
+    "is_active",
+    "notes",
+)
+
+
+def _check_contact_address(contact: Contact) -> None:
+    if contact.channel == ContactChannel.EMAIL and not contact.email:
+        raise DomainError("An email contact needs an email address.")
+    if contact.channel == ContactChannel.WEB_FORM and not contact.web_form_url:
+        raise DomainError("A web-form contact needs the form's URL.")
+
+
+def _save_contact(contact: Contact) -> None:
+    """Validate and save; a new primary contact takes over from the previous one."""
+    contact.email = contact.email.strip()
+    _check_contact_address(contact)
+    contact.full_clean()
+    if contact.is_primary and contact.is_active:
+        Contact.objects.filter(platform=contact.platform, is_primary=True).exclude(
+            pk=contact.pk
+        ).update(is_primary=False)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        raise DuplicateError(
+            f"{contact.email} is already a contact of {contact.platform.name}."
+        ) from exc
+
+
+@transaction.atomic
+def contact_create(*, platform: Platform, actor: Any, **fields: Any) -> Contact:
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
+    if fields.get("email") and Contact.objects.filter(
+        platform=platform, email__iexact=str(fields["email"]).strip()
+    ).exists():
+        raise DuplicateError(f"{fields['email']} is already a contact of {platform.name}.")
+    contact = Contact(platform=platform, **fields)
+    _save_contact(contact)
+    audit_record(actor=actor, action="contact.created", target=contact, new={"contact": str(contact)})
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: Any, **fields: Any) -> Contact:
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
+    old = {name: getattr(contact, name) for name in fields}
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    _save_contact(contact)
+    audit_record(actor=actor, action="contact.updated", target=contact, old=old, new=fields)
+    return contact
+
+
+@transaction.atomic
+def contact_deactivate(*, contact: Contact, actor: Any) -> Contact:
+    """Contacts are never deleted: past requests went to them."""
+    if not contact.is_active:
+        return contact
+    contact.is_active = False
+    contact.is_primary = False
+    contact.save(update_fields=["is_active", "is_primary", "updated_at"])
+    audit_record(actor=actor, action="contact.deactivated", target=contact)
+    return contact
