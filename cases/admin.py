@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from cases.models import (
     Actor,
@@ -86,7 +87,7 @@ class EvidenceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("item", "captured_by")
     list_select_related = ("item", "captured_by")
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False  # evidence is never altered
 
 

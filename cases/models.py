@@ -163,12 +163,17 @@ class ItemReferral(models.Model):
     referred_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     url_submitted = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.url_submitted} referred by {self.referred_by}"
 
 
 class Hold(models.Model):
@@ -178,7 +183,9 @@ class Hold(models.Model):
     reason = models.TextField()
     requesting_agency = models.CharField(max_length=200, blank=True)
     review_on = models.DateField()
-    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     placed_at = models.DateTimeField(auto_now_add=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -189,7 +196,9 @@ class Hold(models.Model):
         ordering = ["-placed_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["item"], condition=Q(released_at__isnull=True), name="hold_one_active_per_item"
+                fields=["item"],
+                condition=Q(released_at__isnull=True),
+                name="hold_one_active_per_item",
             ),
         ]
 
@@ -211,7 +220,9 @@ class Evidence(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     captured_at = models.DateTimeField()
-    captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    captured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -221,6 +232,9 @@ class Evidence(models.Model):
                 condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="evidence_sha256_hex"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.item} ({self.sha256[:12]}…)"
 
 
 class RequestType(models.TextChoices):
@@ -255,6 +269,9 @@ class ReferenceCounter(models.Model):
     year = models.PositiveSmallIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
 
 class RemovalRequest(models.Model):
     """One notice to one platform for N items."""
@@ -265,7 +282,9 @@ class RemovalRequest(models.Model):
         max_length=16, choices=RequestType.choices, default=RequestType.REFERRAL
     )
     legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
-    state = models.CharField(max_length=20, choices=RequestState.choices, default=RequestState.DRAFT)
+    state = models.CharField(
+        max_length=20, choices=RequestState.choices, default=RequestState.DRAFT
+    )
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     threat_to_life = models.BooleanField(default=False)
     # TCO Art. 3(2): an emergency order may skip the 12 hours' advance notice.
@@ -313,8 +332,18 @@ class RemovalRequest(models.Model):
                 name="request_reference_format",
             ),
             models.CheckConstraint(
-                condition=Q(state__in=[RequestState.DRAFT, RequestState.AWAITING_APPROVAL, RequestState.CANCELLED])
-                | (Q(sent_at__isnull=False) & Q(deadline__isnull=False) & Q(approved_by__isnull=False)),
+                condition=Q(
+                    state__in=[
+                        RequestState.DRAFT,
+                        RequestState.AWAITING_APPROVAL,
+                        RequestState.CANCELLED,
+                    ]
+                )
+                | (
+                    Q(sent_at__isnull=False)
+                    & Q(deadline__isnull=False)
+                    & Q(approved_by__isnull=False)
+                ),
                 name="request_sent_has_clock",
             ),
             models.CheckConstraint(
@@ -457,6 +486,10 @@ class OutcomeRecord(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        when = f"{self.recorded_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_outcome_display()} ({self.get_source_display()}, {when})"
+
 
 class CorrespondenceDirection(models.TextChoices):
     OUTBOUND = "outbound", _("Sent")
@@ -480,7 +513,11 @@ class Correspondence(models.Model):
     """
 
     request = models.ForeignKey(
-        RemovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="correspondence"
+        RemovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correspondence",
     )
     direction = models.CharField(max_length=16, choices=CorrespondenceDirection.choices)
     channel = models.CharField(max_length=16, choices=CorrespondenceChannel.choices)
@@ -509,7 +546,9 @@ class Correspondence(models.Model):
         constraints = [
             # The same message delivered twice is stored once.
             models.UniqueConstraint(
-                fields=["message_id"], condition=~Q(message_id=""), name="correspondence_message_id_unique"
+                fields=["message_id"],
+                condition=~Q(message_id=""),
+                name="correspondence_message_id_unique",
             ),
         ]
         indexes = [

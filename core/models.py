@@ -29,9 +29,12 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # An object's history page reads its events newest first.
-            models.Index(fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"),
+            models.Index(
+                fields=["target_type", "target_id", "-created_at"], name="audit_target_idx"
+            ),
         ]
 
     def __str__(self) -> str:
         who = self.actor or self.actor_label or "system"
-        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.target_type}#{self.target_id}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{when} {who} {self.action} {self.target_type}#{self.target_id}"

@@ -13,7 +13,16 @@ class PlatformDomainInline(admin.TabularInline):
 class ContactInline(admin.TabularInline):
     model = Contact
     extra = 0
-    fields = ("name", "channel", "email", "web_form_url", "role", "language", "is_primary", "is_active")
+    fields = (
+        "name",
+        "channel",
+        "email",
+        "web_form_url",
+        "role",
+        "language",
+        "is_primary",
+        "is_active",
+    )
 
 
 class UpstreamProviderInline(admin.TabularInline):

@@ -51,7 +51,9 @@ class Platform(models.Model):
     kind = models.CharField(max_length=32, choices=PlatformKind.choices)
     tier = models.CharField(max_length=16, choices=PlatformTier.choices, default=PlatformTier.NICHE)
     architecture = models.CharField(
-        max_length=16, choices=PlatformArchitecture.choices, default=PlatformArchitecture.CENTRALISED
+        max_length=16,
+        choices=PlatformArchitecture.choices,
+        default=PlatformArchitecture.CENTRALISED,
     )
     country = CountryField(blank=True, help_text=_("Country of jurisdiction."))
     status = models.CharField(
@@ -63,10 +65,8 @@ class Platform(models.Model):
     response_target_days = models.PositiveSmallIntegerField(
         default=7, help_text=_("Days a referral gives the operator to answer.")
     )
-    preferred_language = models.CharField(
-        max_length=8, choices=settings.LANGUAGES, default="en"
-    )
-    upstream_providers = models.ManyToManyField(
+    preferred_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    upstream_providers: models.ManyToManyField[Platform, UpstreamProvider] = models.ManyToManyField(
         "self",
         through="UpstreamProvider",
         through_fields=("platform", "provider"),
@@ -135,7 +135,9 @@ class UpstreamProvider(models.Model):
     """A provider to escalate to when the operator cannot or will not act."""
 
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="upstream_links")
-    provider = models.ForeignKey(Platform, on_delete=models.PROTECT, related_name="downstream_links")
+    provider = models.ForeignKey(
+        Platform, on_delete=models.PROTECT, related_name="downstream_links"
+    )
     role = models.CharField(max_length=16, choices=UpstreamRole.choices)
 
     class Meta:

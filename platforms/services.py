@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.audit import audit_record
@@ -62,6 +63,16 @@ def _refuse_taken_name(name: str, *, platform: Platform | None) -> None:
         raise DuplicateError(f"A platform named {name.strip()!r} already exists.")
 
 
+def _validate_platform(platform: Platform) -> None:
+    """Field checks as a DomainError for the person who typed them; the name is checked apart."""
+    try:
+        platform.full_clean(exclude=["upstream_providers"], validate_constraints=False)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+    if not 1 <= platform.response_target_days <= 365:
+        raise DomainError("The response target must be between 1 and 365 days.")
+
+
 @transaction.atomic
 def platform_create(*, actor: Any, domains: list[str], **fields: Any) -> Platform:
     """Register a platform with its domains (normalised; each domain belongs to one platform)."""
@@ -75,7 +86,7 @@ def platform_create(*, actor: Any, domains: list[str], **fields: Any) -> Platfor
     _refuse_taken_name(fields["name"], platform=None)
     _refuse_taken_domains(cleaned, platform=None)
     platform = Platform(**fields)
-    platform.full_clean(exclude=["upstream_providers"])
+    _validate_platform(platform)
     platform.save()
     PlatformDomain.objects.bulk_create(
         [PlatformDomain(platform=platform, domain=d) for d in cleaned]
@@ -104,7 +115,7 @@ def platform_update(
         _refuse_taken_name(fields["name"], platform=platform)
     for name, value in fields.items():
         setattr(platform, name, value)
-    platform.full_clean(exclude=["upstream_providers"])
+    _validate_platform(platform)
     platform.save()
     new = {name: str(getattr(platform, name)) for name in fields}
     if domains is not None:
@@ -169,7 +180,12 @@ def _save_contact(contact: Contact) -> None:
     """Validate and save; a new primary contact takes over from the previous one."""
     contact.email = contact.email.strip()
     _check_contact_address(contact)
-    contact.full_clean()
+    try:
+        # Constraints are left to the database (a clash is the IntegrityError below):
+        # validating them here would refuse a new primary before the old one steps down.
+        contact.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
     if contact.is_primary and contact.is_active:
         Contact.objects.filter(platform=contact.platform, is_primary=True).exclude(
             pk=contact.pk
@@ -188,13 +204,18 @@ def contact_create(*, platform: Platform, actor: Any, **fields: Any) -> Contact:
     unknown = set(fields) - set(CONTACT_FIELDS)
     if unknown:
         raise TypeError(f"Unknown contact fields: {sorted(unknown)}")
-    if fields.get("email") and Contact.objects.filter(
-        platform=platform, email__iexact=str(fields["email"]).strip()
-    ).exists():
+    if (
+        fields.get("email")
+        and Contact.objects.filter(
+            platform=platform, email__iexact=str(fields["email"]).strip()
+        ).exists()
+    ):
         raise DuplicateError(f"{fields['email']} is already a contact of {platform.name}.")
     contact = Contact(platform=platform, **fields)
     _save_contact(contact)
-    audit_record(actor=actor, action="contact.created", target=contact, new={"contact": str(contact)})
+    audit_record(
+        actor=actor, action="contact.created", target=contact, new={"contact": str(contact)}
+    )
     return contact
 
 

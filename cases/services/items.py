@@ -94,7 +94,8 @@ def _review(*, item: Item, reviewer: Any, status: ItemStatus, note: str) -> Item
         )
     if item.status != ItemStatus.PENDING_APPROVAL:
         raise IllegalTransition(
-            f"This item is already {item.get_status_display().lower()}; it cannot be reviewed again."
+            f"This item is already {item.get_status_display().lower()}; "
+            "it cannot be reviewed again."
         )
     old = item.status
     item.status = status

@@ -70,7 +70,7 @@ def _record(
     line.save()
     audit_record(
         actor=recorded_by,
-        actor_label="" if recorded_by else OutcomeSource(source).label,
+        actor_label="" if recorded_by else str(OutcomeSource(source).label),
         action="request_item.outcome_recorded",
         target=request,
         old={"item": line.item_id, "outcome": old},
@@ -122,14 +122,12 @@ def request_item_record_outcome(
         detail=detail or {},
         correspondence=correspondence,
     )
-    request_refresh_answer_state(request, actor_label=source.label)
+    request_refresh_answer_state(request, actor_label=str(source.label))
     return record
 
 
 @transaction.atomic
-def request_expire_open_items(
-    *, request: RemovalRequest, at: datetime | None = None
-) -> int:
+def request_expire_open_items(*, request: RemovalRequest, at: datetime | None = None) -> int:
     """At the deadline every item still pending becomes ``no_response``. Returns how many."""
     request = lock_request(request)
     if request.state not in ANSWERABLE_STATES:

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from cases.models import (
+    UNANSWERED_OUTCOMES,
     Hold,
     Item,
     ItemStatus,
@@ -27,7 +28,6 @@ from cases.models import (
     RequestItem,
     RequestState,
     RequestType,
-    UNANSWERED_OUTCOMES,
 )
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
@@ -168,9 +168,7 @@ def request_compose(
 
 def requests_compose_weekly(*, composed_by: Any = None) -> list[RemovalRequest]:
     """One draft referral per platform from all its approved, unsent, unheld items."""
-    platform_ids = (
-        items_ready_to_send().order_by().values_list("platform_id", flat=True).distinct()
-    )
+    platform_ids = items_ready_to_send().order_by().values_list("platform_id", flat=True).distinct()
     drafts = []
     for platform in Platform.objects.filter(pk__in=list(platform_ids)).order_by("name"):
         drafts.append(request_compose(platform=platform, composed_by=composed_by))
@@ -243,7 +241,10 @@ def request_mark_sent(
         raise FourEyesViolation(
             f"You composed {request.reference}; another supervisor must approve and send it."
         )
-    if request.state == S.AWAITING_APPROVAL and not request.contacts.filter(is_active=True).exists():
+    if (
+        request.state == S.AWAITING_APPROVAL
+        and not request.contacts.filter(is_active=True).exists()
+    ):
         raise DomainError(
             f"{request.platform.name} has no active contact to send {request.reference} to; "
             "add one on the platform page first."
@@ -275,7 +276,9 @@ def request_pause_clock(
     request.clock_paused_at = at or timezone.now()
     request.save(update_fields=["clock_paused_at", "updated_at"])
     audit_record(
-        actor=None, actor_label=actor_label or "operator", action="request.clock_paused",
+        actor=None,
+        actor_label=actor_label or "operator",
+        action="request.clock_paused",
         target=request,
     )
     return request
@@ -320,8 +323,13 @@ def request_escalate(
     *, request: RemovalRequest, by: Any = None, reason: str = ""
 ) -> RemovalRequest:
     request = lock_request(request)
-    _transition(request, S.ESCALATED, actor=by, actor_label="" if by else "system",
-                extra={"reason": reason} if reason else None)
+    _transition(
+        request,
+        S.ESCALATED,
+        actor=by,
+        actor_label="" if by else "system",
+        extra={"reason": reason} if reason else None,
+    )
     request.save(update_fields=["state", "updated_at"])
     return request
 
@@ -329,8 +337,13 @@ def request_escalate(
 @transaction.atomic
 def request_close(*, request: RemovalRequest, by: Any = None, reason: str = "") -> RemovalRequest:
     request = lock_request(request)
-    _transition(request, S.CLOSED, actor=by, actor_label="" if by else "system",
-                extra={"reason": reason} if reason else None)
+    _transition(
+        request,
+        S.CLOSED,
+        actor=by,
+        actor_label="" if by else "system",
+        extra={"reason": reason} if reason else None,
+    )
     request.closed_at = timezone.now()
     request.next_followup_at = None
     request.save(update_fields=["state", "closed_at", "next_followup_at", "updated_at"])

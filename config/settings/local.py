@@ -12,7 +12,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, DATABASES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env.str("SECRET_KEY", default="embedded-demo-key-not-for-production")  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="embedded-demo-key-not-for-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 VAR_DIR = var_dir(BASE_DIR)
@@ -26,7 +26,7 @@ if not env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="")):
     for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {  # type: ignore[no-redef]
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),

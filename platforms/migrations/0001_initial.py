@@ -7,101 +7,318 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Platform',
+            name="Platform",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('social_network', 'Social network'), ('video', 'Video'), ('file_host', 'File host'), ('paste_site', 'Paste site'), ('messaging', 'Messaging'), ('forum', 'Forum'), ('blog', 'Blog'), ('chat_server', 'Chat server'), ('peer_to_peer', 'Peer-to-peer site'), ('infrastructure', 'Infrastructure (host, CDN, registrar)')], max_length=32)),
-                ('tier', models.CharField(choices=[('mainstream', 'Mainstream'), ('niche', 'Niche')], default='niche', max_length=16)),
-                ('architecture', models.CharField(choices=[('centralised', 'Centralised'), ('federated', 'Federated'), ('self_hosted', 'Self-hosted'), ('peer_to_peer', 'Peer-to-peer')], default='centralised', max_length=16)),
-                ('country', django_countries.fields.CountryField(blank=True, help_text='Country of jurisdiction.', max_length=2)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('defunct', 'Defunct')], default='active', max_length=16)),
-                ('operator_can_act', models.CharField(choices=[('yes', 'Yes'), ('no', 'No'), ('unknown', 'Unknown')], default='unknown', max_length=8)),
-                ('response_target_days', models.PositiveSmallIntegerField(default=7, help_text='Days a referral gives the operator to answer.')),
-                ('preferred_language', models.CharField(choices=[('en', 'English'), ('pl', 'Polski'), ('de', 'Deutsch'), ('fr', 'Français'), ('ar', 'العربية'), ('tr', 'Türkçe'), ('ru', 'Русский')], default='en', max_length=8)),
-                ('tco_advance_notice_at', models.DateTimeField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("social_network", "Social network"),
+                            ("video", "Video"),
+                            ("file_host", "File host"),
+                            ("paste_site", "Paste site"),
+                            ("messaging", "Messaging"),
+                            ("forum", "Forum"),
+                            ("blog", "Blog"),
+                            ("chat_server", "Chat server"),
+                            ("peer_to_peer", "Peer-to-peer site"),
+                            ("infrastructure", "Infrastructure (host, CDN, registrar)"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[("mainstream", "Mainstream"), ("niche", "Niche")],
+                        default="niche",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "architecture",
+                    models.CharField(
+                        choices=[
+                            ("centralised", "Centralised"),
+                            ("federated", "Federated"),
+                            ("self_hosted", "Self-hosted"),
+                            ("peer_to_peer", "Peer-to-peer"),
+                        ],
+                        default="centralised",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "country",
+                    django_countries.fields.CountryField(
+                        blank=True, help_text="Country of jurisdiction.", max_length=2
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("defunct", "Defunct")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "operator_can_act",
+                    models.CharField(
+                        choices=[("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")],
+                        default="unknown",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "response_target_days",
+                    models.PositiveSmallIntegerField(
+                        default=7, help_text="Days a referral gives the operator to answer."
+                    ),
+                ),
+                (
+                    "preferred_language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("pl", "Polski"),
+                            ("de", "Deutsch"),
+                            ("fr", "Français"),
+                            ("ar", "العربية"),
+                            ("tr", "Türkçe"),
+                            ("ru", "Русский"),
+                        ],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                ("tco_advance_notice_at", models.DateTimeField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='UpstreamProvider',
+            name="UpstreamProvider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('hosting', 'Hosting provider'), ('cdn', 'CDN'), ('registrar', 'Domain registrar'), ('gateway', 'Gateway')], max_length=16)),
-                ('platform', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='upstream_links', to='platforms.platform')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='downstream_links', to='platforms.platform')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("hosting", "Hosting provider"),
+                            ("cdn", "CDN"),
+                            ("registrar", "Domain registrar"),
+                            ("gateway", "Gateway"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "platform",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="upstream_links",
+                        to="platforms.platform",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="downstream_links",
+                        to="platforms.platform",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='platform',
-            name='upstream_providers',
-            field=models.ManyToManyField(blank=True, related_name='downstream_platforms', through='platforms.UpstreamProvider', through_fields=('platform', 'provider'), to='platforms.platform'),
+            model_name="platform",
+            name="upstream_providers",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="downstream_platforms",
+                through="platforms.UpstreamProvider",
+                through_fields=("platform", "provider"),
+                to="platforms.platform",
+            ),
         ),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('web_form', 'Web form')], default='email', max_length=16)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('web_form_url', models.URLField(blank=True, max_length=2000)),
-                ('role', models.CharField(choices=[('abuse', 'Abuse'), ('legal', 'Legal'), ('owner', 'Owner'), ('tco_contact_point', 'TCO contact point'), ('other', 'Other')], default='abuse', max_length=32)),
-                ('language', models.CharField(blank=True, choices=[('en', 'English'), ('pl', 'Polski'), ('de', 'Deutsch'), ('fr', 'Français'), ('ar', 'العربية'), ('tr', 'Türkçe'), ('ru', 'Русский')], max_length=8)),
-                ('is_primary', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('notes', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('platform', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='platforms.platform')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("email", "Email"), ("web_form", "Web form")],
+                        default="email",
+                        max_length=16,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("web_form_url", models.URLField(blank=True, max_length=2000)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("abuse", "Abuse"),
+                            ("legal", "Legal"),
+                            ("owner", "Owner"),
+                            ("tco_contact_point", "TCO contact point"),
+                            ("other", "Other"),
+                        ],
+                        default="abuse",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("en", "English"),
+                            ("pl", "Polski"),
+                            ("de", "Deutsch"),
+                            ("fr", "Français"),
+                            ("ar", "العربية"),
+                            ("tr", "Türkçe"),
+                            ("ru", "Русский"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("is_primary", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("notes", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "platform",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contacts",
+                        to="platforms.platform",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-is_primary', 'name', 'email'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('channel', 'email'), models.Q(('email', ''), _negated=True)), models.Q(('channel', 'web_form'), models.Q(('web_form_url', ''), _negated=True)), _connector='OR'), name='contact_has_address_for_channel'), models.UniqueConstraint(models.F('platform'), django.db.models.functions.text.Lower('email'), condition=models.Q(('email', ''), _negated=True), name='contact_email_unique_per_platform'), models.UniqueConstraint(condition=models.Q(('is_active', True), ('is_primary', True)), fields=('platform',), name='contact_one_active_primary')],
+                "ordering": ["-is_primary", "name", "email"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("channel", "email"), models.Q(("email", ""), _negated=True)),
+                            models.Q(
+                                ("channel", "web_form"),
+                                models.Q(("web_form_url", ""), _negated=True),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="contact_has_address_for_channel",
+                    ),
+                    models.UniqueConstraint(
+                        models.F("platform"),
+                        django.db.models.functions.text.Lower("email"),
+                        condition=models.Q(("email", ""), _negated=True),
+                        name="contact_email_unique_per_platform",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True), ("is_primary", True)),
+                        fields=("platform",),
+                        name="contact_one_active_primary",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PlatformDomain',
+            name="PlatformDomain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('domain', models.CharField(max_length=253, unique=True)),
-                ('platform', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='domains', to='platforms.platform')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("domain", models.CharField(max_length=253, unique=True)),
+                (
+                    "platform",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="domains",
+                        to="platforms.platform",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['domain'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('domain', django.db.models.functions.text.Lower('domain')), models.Q(('domain__endswith', '.'), _negated=True), models.Q(('domain', ''), _negated=True)), name='platform_domain_normalised')],
+                "ordering": ["domain"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("domain", django.db.models.functions.text.Lower("domain")),
+                            models.Q(("domain__endswith", "."), _negated=True),
+                            models.Q(("domain", ""), _negated=True),
+                        ),
+                        name="platform_domain_normalised",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='upstreamprovider',
-            constraint=models.UniqueConstraint(fields=('platform', 'provider', 'role'), name='upstream_provider_unique'),
+            model_name="upstreamprovider",
+            constraint=models.UniqueConstraint(
+                fields=("platform", "provider", "role"), name="upstream_provider_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upstreamprovider',
-            constraint=models.CheckConstraint(condition=models.Q(('platform', models.F('provider')), _negated=True), name='upstream_provider_not_self'),
+            model_name="upstreamprovider",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("platform", models.F("provider")), _negated=True),
+                name="upstream_provider_not_self",
+            ),
         ),
         migrations.AddIndex(
-            model_name='platform',
-            index=models.Index(fields=['tier', 'kind', 'status'], name='platform_filter_idx'),
+            model_name="platform",
+            index=models.Index(fields=["tier", "kind", "status"], name="platform_filter_idx"),
         ),
         migrations.AddConstraint(
-            model_name='platform',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='platform_name_unique_ci'),
+            model_name="platform",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("name"), name="platform_name_unique_ci"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='platform',
-            constraint=models.CheckConstraint(condition=models.Q(('response_target_days__gte', 1), ('response_target_days__lte', 365)), name='platform_response_target_in_range'),
+            model_name="platform",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("response_target_days__gte", 1), ("response_target_days__lte", 365)
+                ),
+                name="platform_response_target_in_range",
+            ),
         ),
     ]
