@@ -25,3 +25,7 @@ class FourEyesViolation(DomainError):
 
 class DuplicateError(DomainError):
     """The thing already exists (e.g. the same URL referred twice)."""
+
+
+class PermissionRefused(DomainError):
+    """The user's role does not allow this action (a 403, with the reason)."""

@@ -6,10 +6,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cases.models import Actor, Case, Hold, Item, ItemReferral, ItemStatus
+from cases.models import (
+    Actor,
+    Case,
+    Hold,
+    Item,
+    ItemCategory,
+    ItemReferral,
+    ItemStatus,
+    LegalBasis,
+)
+from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
 from platforms.selectors import platform_for_host
@@ -43,6 +54,10 @@ def item_refer(
     except UrlRefused as exc:
         raise UrlError(exc.message) from exc
 
+    if category and category not in ItemCategory.values:
+        raise DomainError(f"Unknown category {category!r}.")
+    if legal_basis and legal_basis not in LegalBasis.values:
+        raise DomainError(f"Unknown legal basis {legal_basis!r}.")
     fields: dict[str, Any] = {
         "url_submitted": parsed.submitted,
         "host": parsed.host,
@@ -67,7 +82,7 @@ def item_refer(
             try:
                 with transaction.atomic():
                     item = Item(url_normalised=parsed.normalised, **fields)
-                    item.full_clean(validate_unique=False)
+                    _validate(item)
                     item.save()
                 created = True
             except IntegrityError:
@@ -86,7 +101,15 @@ def item_refer(
     return ReferralResult(item=item, created=created)
 
 
+def _validate(item: Item) -> None:
+    try:
+        item.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+
+
 def _review(*, item: Item, reviewer: Any, status: ItemStatus, note: str) -> Item:
+    require_permission(reviewer, "cases.review_item", "approve or reject items")
     item = Item.objects.select_for_update().get(pk=item.pk)
     if item.created_by_id == reviewer.pk:
         raise FourEyesViolation(
@@ -131,6 +154,7 @@ def item_hold_place(
     *, item: Item, placed_by: Any, reason: str, review_on: date, requesting_agency: str = ""
 ) -> Hold:
     """Keep an item out of every request until the hold is released (de-confliction)."""
+    require_permission(placed_by, "cases.hold_item", "put items on hold")
     if not reason.strip():
         raise DomainError("A hold needs a reason.")
     if review_on < timezone.localdate():
@@ -155,6 +179,7 @@ def item_hold_place(
 
 @transaction.atomic
 def item_hold_release(*, item: Item, released_by: Any) -> Hold:
+    require_permission(released_by, "cases.hold_item", "release holds")
     hold = Hold.objects.select_for_update().filter(item=item, released_at__isnull=True).first()
     if hold is None:
         raise IllegalTransition("This item is not on hold.")

@@ -17,8 +17,13 @@ from cases.models import (
     RemovalRequest,
     RequestItem,
     RequestState,
+    RequestType,
 )
-from cases.services.requests import lock_request, request_refresh_answer_state
+from cases.services.requests import (
+    lock_request,
+    request_pause_clock,
+    request_refresh_answer_state,
+)
 from core.audit import audit_record
 from core.errors import DomainError, IllegalTransition
 from platforms.models import Contact
@@ -94,6 +99,10 @@ def request_item_record_outcome(
     at: datetime | None = None,
 ) -> OutcomeRecord:
     """Record one answer for one item of a sent request (an amendment adds a new record)."""
+    if outcome not in Outcome.values:
+        raise DomainError(f"Unknown outcome {outcome!r}.")
+    if source not in OutcomeSource.values:
+        raise DomainError(f"Unknown answer source {source!r}.")
     outcome, source = Outcome(outcome), OutcomeSource(source)
     if outcome == Outcome.PENDING:
         raise DomainError("'Pending' is not an answer.")
@@ -122,6 +131,9 @@ def request_item_record_outcome(
         detail=detail or {},
         correspondence=correspondence,
     )
+    if outcome == Outcome.NEEDS_INFO and request.request_type == RequestType.REMOVAL_ORDER:
+        # TCO Art. 3(7)-(8): the clock stops until the unit answers the question.
+        request_pause_clock(request=request, at=record.recorded_at, actor_label=source.label)
     request_refresh_answer_state(request, actor_label=str(source.label))
     return record
 

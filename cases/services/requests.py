@@ -23,12 +23,14 @@ from cases.models import (
     Item,
     ItemStatus,
     LegalBasis,
+    Outcome,
     ReferenceCounter,
     RemovalRequest,
     RequestItem,
     RequestState,
     RequestType,
 )
+from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
 from platforms.models import Contact, Platform
@@ -236,6 +238,7 @@ def request_mark_sent(
     *, request: RemovalRequest, approver: Any, at: datetime | None = None
 ) -> RemovalRequest:
     """Awaiting approval → sent, by a supervisor other than the composer; starts the clock."""
+    require_permission(approver, "cases.approve_request", "approve and send requests")
     request = lock_request(request)
     if request.composed_by_id is not None and request.composed_by_id == approver.pk:
         raise FourEyesViolation(
@@ -248,6 +251,18 @@ def request_mark_sent(
         raise DomainError(
             f"{request.platform.name} has no active contact to send {request.reference} to; "
             "add one on the platform page first."
+        )
+    # A hold placed after the request was composed still wins: held items are never sent.
+    active_hold = Hold.objects.filter(item=OuterRef("pk"), released_at__isnull=True)
+    held = list(
+        Item.objects.filter(Exists(active_hold), request_lines__request=request).values_list(
+            "url_normalised", flat=True
+        )
+    )
+    if request.state == S.AWAITING_APPROVAL and held:
+        raise DomainError(
+            f"{request.reference} contains items now on hold: {', '.join(sorted(held))}. "
+            "Cancel it and compose a new one, or release the holds."
         )
     _transition(request, S.SENT, actor=approver)
     sent_at = at or timezone.now()
@@ -354,10 +369,15 @@ def request_refresh_answer_state(request: RemovalRequest, *, actor_label: str = 
     """After an answer: every line answered → answered; some answered → partly answered.
 
     ``no_response`` is not an answer: a request the operator ignored never becomes "answered".
+    Neither is ``needs_info``: the question must be answered first.
 
     Called with the request row already locked by the caller.
     """
-    open_lines = request.lines.filter(outcome__in=UNANSWERED_OUTCOMES).count()
+    # A question back to the unit (needs_info) is not settled either: the
+    # request stays open until the operator answers after the clarification.
+    open_lines = request.lines.filter(
+        outcome__in=[*UNANSWERED_OUTCOMES, Outcome.NEEDS_INFO]
+    ).count()
     if open_lines == 0 and S.ANSWERED in TRANSITIONS[request.state]:
         _transition(request, S.ANSWERED, actor_label=actor_label or "system")
         request.save(update_fields=["state", "updated_at"])

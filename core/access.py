@@ -1,0 +1,13 @@
+"""Role checks shared by services and views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import PermissionRefused
+
+
+def require_permission(user: Any, permission: str, what: str) -> None:
+    """Services check the role too, so no entry point (view, API, shell task) can skip it."""
+    if not user.has_perm(permission):
+        raise PermissionRefused(f"Your role does not allow you to {what}.")
