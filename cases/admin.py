@@ -70,6 +70,15 @@ class ItemAdmin(admin.ModelAdmin):
     inlines = (ItemReferralInline, HoldInline)
 
 
+@admin.register(ItemReferral)
+class ItemReferralAdmin(admin.ModelAdmin):
+    list_display = ("url_submitted", "item", "referred_by", "case", "created_at")
+    search_fields = ("url_submitted", "item__url_normalised", "referred_by__username")
+    autocomplete_fields = ("item", "referred_by", "case")
+    list_select_related = ("item", "referred_by", "case")
+    date_hierarchy = "created_at"
+
+
 @admin.register(Hold)
 class HoldAdmin(admin.ModelAdmin):
     list_display = ("item", "requesting_agency", "review_on", "placed_by", "released_at")

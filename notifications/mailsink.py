@@ -15,8 +15,11 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.maildir = mailbox.Maildir(directory, create=True)
+        # Maildir(create=True) makes tmp/new/cur only when the folder itself is new;
+        # the folder may already exist (empty), so make the three explicitly.
+        for sub in ("tmp", "new", "cur"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
+        self.maildir = mailbox.Maildir(directory, create=False)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         # original_content is the exact bytes received; keep them unchanged.

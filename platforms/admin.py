@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
 
@@ -12,6 +13,7 @@ class PlatformDomainInline(admin.TabularInline):
 
 class ContactInline(admin.TabularInline):
     model = Contact
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     extra = 0
     fields = (
         "name",
@@ -59,8 +61,13 @@ class PlatformDomainAdmin(admin.ModelAdmin):
     list_select_related = ("platform",)
 
 
+# A web-form URL typed without a scheme is https (Django 6.0's default, chosen now).
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ("__str__", "platform", "role", "channel", "language", "is_primary", "is_active")
     list_filter = ("role", "channel", "language", "is_primary", "is_active")
     search_fields = ("name", "email", "web_form_url", "platform__name")

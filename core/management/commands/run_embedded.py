@@ -120,9 +120,11 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
 
     def _stop_all(self, processes: dict[str, subprocess.Popen[bytes]]) -> None:
+        # SIGINT, as a terminal's Ctrl-C would: Python then exits normally and runs
+        # its exit handlers (each child releases its handle on the database).
         for process in processes.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+                process.send_signal(signal.SIGINT)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, process in processes.items():
             try:
