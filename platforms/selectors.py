@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
-from platforms.models import Platform, PlatformDomain
-from platforms.urlnorm import host_suffixes
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, Lower
+
+from platforms.models import Contact, Platform, PlatformDomain, PlatformKind, UpstreamProvider
+from platforms.urlnorm import DomainRefused, host_suffixes, normalise_domain
 
 
 def platform_for_host(host: str) -> Platform | None:
@@ -37,3 +52,127 @@ def platforms_for_hosts(hosts: set[str]) -> dict[str, Platform | None]:
         host: next((by_domain[s] for s in suffixes if s in by_domain), None)
         for host, suffixes in suffixes_by_host.items()
     }
+
+
+# --- staff screens ----------------------------------------------------------------------
+
+# ?sort= value → keyset ordering. Every ordering ends in the primary key so it is total.
+# Names sort case-insensitively on lower(name), which the unique constraint already indexes;
+# the kind, tier and country sorts have no index of their own yet.
+PLATFORM_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("sort_name", "id"),
+    "-name": ("-sort_name", "-id"),
+    "kind": ("kind", "sort_name", "id"),
+    "-kind": ("-kind", "-sort_name", "-id"),
+    "tier": ("tier", "sort_name", "id"),
+    "-tier": ("-tier", "-sort_name", "-id"),
+    "country": ("country", "sort_name", "id"),
+    "-country": ("-country", "-sort_name", "-id"),
+    # Ids are handed out in creation order, so the primary key index serves "newest first"
+    # without an index on created_at.
+    "created": ("id",),
+    "-created": ("-id",),
+}
+DEFAULT_PLATFORM_SORT = "name"
+REQUEST_HISTORY_LIMIT = 20
+
+
+def _count_of(queryset: QuerySet[Any]) -> Coalesce:
+    """A correlated COUNT for each platform row; run only for the rows of the page shown."""
+    return Coalesce(
+        Subquery(
+            queryset.filter(platform=OuterRef("pk"))
+            .order_by()
+            .values("platform")
+            .annotate(n=Count("pk"))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def platform_list_queryset() -> QuerySet[Platform]:
+    """Platforms for the staff list, with their counts and domains, in a fixed number of queries.
+
+    Counts are correlated subqueries rather than JOIN + GROUP BY, so a page of 50 costs
+    50 small index lookups instead of aggregating the whole table first.
+    """
+    return Platform.objects.annotate(
+        sort_name=Lower("name"),
+        domain_count=_count_of(PlatformDomain.objects.all()),
+        active_contact_count=_count_of(Contact.objects.filter(is_active=True)),
+    ).prefetch_related(Prefetch("domains", queryset=PlatformDomain.objects.order_by("domain")))
+
+
+def platforms_matching(queryset: QuerySet[Platform], text: str) -> QuerySet[Platform]:
+    """Platforms whose name or one of whose domains contains ``text``.
+
+    A pasted URL or host ("https://m.Example.org/x") also finds the platform that serves
+    it by suffix, the way intake matches it.
+    """
+    text = text.strip()
+    if not text:
+        return queryset
+    matches = Q(name__icontains=text) | Q(
+        Exists(PlatformDomain.objects.filter(platform=OuterRef("pk"), domain__icontains=text))
+    )
+    try:
+        host = normalise_domain(text)
+    except DomainRefused:
+        host = ""
+    if host:
+        matches |= Q(
+            Exists(
+                PlatformDomain.objects.filter(
+                    platform=OuterRef("pk"), domain__in=host_suffixes(host)
+                )
+            )
+        )
+    return queryset.filter(matches)
+
+
+@dataclass(frozen=True)
+class PlatformDetail:
+    platform: Platform
+    domains: list[PlatformDomain]
+    contacts: list[Contact]
+    upstream_links: list[UpstreamProvider]
+    downstream_links: list[UpstreamProvider]
+    recent_requests: list[Any]
+    more_requests: bool
+
+
+def platform_detail(platform: Platform) -> PlatformDetail:
+    """Everything the platform page shows, one query per section."""
+    # Requests live in the cases app, a higher layer: reach them through the reverse
+    # relation instead of importing it. Lines are counted for the latest requests only,
+    # not for a busy platform's whole history.
+    newest_first = ("-created_at", "-id")
+    latest = platform.requests.order_by(*newest_first).values("pk")[: REQUEST_HISTORY_LIMIT + 1]
+    requests = list(
+        platform.requests.filter(pk__in=latest)
+        .annotate(line_count=Count("lines"))
+        .order_by(*newest_first)
+    )
+    return PlatformDetail(
+        platform=platform,
+        domains=list(platform.domains.order_by("domain")),
+        contacts=list(platform.contacts.order_by("-is_active", "-is_primary", "name", "email")),
+        upstream_links=list(
+            platform.upstream_links.select_related("provider").order_by("provider__name", "role")
+        ),
+        downstream_links=list(
+            platform.downstream_links.select_related("platform").order_by("platform__name")
+        ),
+        recent_requests=requests[:REQUEST_HISTORY_LIMIT],
+        more_requests=len(requests) > REQUEST_HISTORY_LIMIT,
+    )
+
+
+def infrastructure_providers(*, exclude: Platform | None = None) -> QuerySet[Platform]:
+    """Platforms that can be named as an upstream provider (host, CDN, registrar, gateway)."""
+    providers = Platform.objects.filter(kind=PlatformKind.INFRASTRUCTURE).order_by("name")
+    if exclude is not None:
+        providers = providers.exclude(pk=exclude.pk)
+    return providers

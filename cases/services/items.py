@@ -188,3 +188,41 @@ def item_hold_release(*, item: Item, released_by: Any) -> Hold:
     hold.save(update_fields=["released_by", "released_at"])
     audit_record(actor=released_by, action="item.hold_released", target=item)
     return hold
+
+
+@dataclass(frozen=True)
+class ReviewRefusal:
+    item_id: int
+    url: str
+    reason: str
+
+
+def items_review_bulk(
+    *, item_ids: list[int], reviewer: Any, approve: bool, note: str = ""
+) -> tuple[list[Item], list[ReviewRefusal]]:
+    """Approve or reject several items; (reviewed items, refusals with the reason per item).
+
+    Each item is reviewed in its own transaction: one refusal (four-eyes, already reviewed by
+    someone else a moment ago) must not undo the decisions on the others.
+    """
+    require_permission(reviewer, "cases.review_item", "approve or reject items")
+    if not approve and not note.strip():
+        raise DomainError(
+            "Say why the items are rejected; the officers who referred them will read it."
+        )
+    found = Item.objects.in_bulk(item_ids)
+    reviewed: list[Item] = []
+    refused: list[ReviewRefusal] = []
+    for pk in dict.fromkeys(item_ids):
+        item = found.get(pk)
+        if item is None:
+            refused.append(ReviewRefusal(item_id=pk, url="", reason="This item does not exist."))
+            continue
+        try:
+            if approve:
+                reviewed.append(item_approve(item=item, reviewer=reviewer, note=note))
+            else:
+                reviewed.append(item_reject(item=item, reviewer=reviewer, note=note))
+        except DomainError as exc:
+            refused.append(ReviewRefusal(item_id=pk, url=item.url_normalised, reason=exc.message))
+    return reviewed, refused

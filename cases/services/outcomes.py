@@ -133,7 +133,7 @@ def request_item_record_outcome(
     )
     if outcome == Outcome.NEEDS_INFO and request.request_type == RequestType.REMOVAL_ORDER:
         # TCO Art. 3(7)-(8): the clock stops until the unit answers the question.
-        request_pause_clock(request=request, at=record.recorded_at, actor_label=source.label)
+        request_pause_clock(request=request, at=record.recorded_at, actor_label=str(source.label))
     request_refresh_answer_state(request, actor_label=str(source.label))
     return record
 

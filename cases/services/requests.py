@@ -19,6 +19,9 @@ from django.utils import timezone
 
 from cases.models import (
     UNANSWERED_OUTCOMES,
+    Correspondence,
+    CorrespondenceChannel,
+    CorrespondenceDirection,
     Hold,
     Item,
     ItemStatus,
@@ -384,3 +387,26 @@ def request_refresh_answer_state(request: RemovalRequest, *, actor_label: str = 
     elif request.state == S.SENT and open_lines < request.lines.count():
         _transition(request, S.PARTLY_ANSWERED, actor_label=actor_label or "system")
         request.save(update_fields=["state", "updated_at"])
+
+
+NOTE_MAX_LENGTH = 10_000
+
+
+@transaction.atomic
+def request_note_add(*, request: RemovalRequest, author: Any, text: str) -> Correspondence:
+    """A staff note on the request's timeline (internal: never sent to the operator)."""
+    require_permission(author, "cases.add_correspondence", "add notes to requests")
+    text = text.strip()
+    if not text:
+        raise DomainError("The note is empty.")
+    if len(text) > NOTE_MAX_LENGTH:
+        raise DomainError(f"A note can be at most {NOTE_MAX_LENGTH} characters long.")
+    note = Correspondence.objects.create(
+        request=request,
+        direction=CorrespondenceDirection.INTERNAL,
+        channel=CorrespondenceChannel.NOTE,
+        author=author,
+        body_text=text,
+    )
+    audit_record(actor=author, action="request.note_added", target=request, new={"note": note.pk})
+    return note

@@ -42,11 +42,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_countries",
     "django_htmx",
+    "django_filters",
+    "csp",
     # Our apps, lowest layer first: notifications -> cases -> platforms -> core.
     "core",
     "platforms",
     "cases",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -76,6 +81,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "core.context_processors.navigation",
             ],
         },
     },
@@ -94,6 +100,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -127,6 +134,20 @@ if env.str("EMAIL_URL", default=""):
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=UNIT_EMAIL)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+# Outgoing email ledger (notifications.OutboundEmail). Message-IDs are minted on this domain.
+EMAIL_MESSAGE_ID_DOMAIN = env.str(
+    "EMAIL_MESSAGE_ID_DOMAIN", default=UNIT_EMAIL.rpartition("@")[2] or "localhost"
+)
+# Transient failures (4xx, lost connection) are retried with exponential backoff:
+# base, 2x, 4x, ... capped at the maximum; after the last attempt the row fails.
+OUTBOUND_EMAIL_MAX_ATTEMPTS = env.int("OUTBOUND_EMAIL_MAX_ATTEMPTS", default=8)
+OUTBOUND_EMAIL_RETRY_BASE_SECONDS = env.int("OUTBOUND_EMAIL_RETRY_BASE_SECONDS", default=60)
+OUTBOUND_EMAIL_RETRY_MAX_SECONDS = env.int("OUTBOUND_EMAIL_RETRY_MAX_SECONDS", default=3600)
+# A row left "sending" this long was held by a worker that died; the sweeper hands
+# it back. Must be well above EMAIL_TIMEOUT so a slow send is not sent twice.
+OUTBOUND_EMAIL_STUCK_MINUTES = env.int("OUTBOUND_EMAIL_STUCK_MINUTES", default=10)
+# A due row whose task was enqueued this long ago without effect is enqueued again.
+OUTBOUND_EMAIL_REQUEUE_AFTER_SECONDS = env.int("OUTBOUND_EMAIL_REQUEUE_AFTER_SECONDS", default=120)
 
 # Celery. Redis in production; the embedded default uses kombu's filesystem
 # transport (see docs/decisions/0003-embedded-defaults.md).
@@ -137,7 +158,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     # Longer than any task may run (tasks are short and idempotent); a task of
     # a killed worker comes back within seconds rather than the default ~90 s.
     "visibility_timeout": 900,
@@ -145,6 +166,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# The outgoing-email sweeper: re-finds messages whose task the broker lost.
+CELERY_BEAT_SCHEDULE["notifications.outbound_email_sweep"] = {
+    "task": "notifications.outbound_email_sweep",
+    "schedule": 60.0,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -154,6 +180,23 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
+}
+
+# A strict Content-Security-Policy: templates carry no inline script, style or
+# event handler, and every asset is served from our own origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -20,6 +20,11 @@ if "default" not in DATABASES:
     DATABASES["default"] = embedded_database_settings(VAR_DIR)
 
 MEDIA_ROOT = VAR_DIR / "media"
+# Static files straight from the app folders (no collectstatic in development).
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 if not env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default="")):
     _broker_dir = VAR_DIR / "broker"

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from cases.views import cases
+
+app_name = "cases"
+urlpatterns = [
+    path("", cases.case_list, name="list"),
+    path("new/", cases.create, name="create"),
+    path("<int:pk>/", cases.detail, name="detail"),
+]

@@ -1,0 +1,58 @@
+"""Case pages: the list, opening a case, a case with its items and progress."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from cases.filters import CaseFilter
+from cases.forms.items import CaseCreateForm
+from cases.models import Case
+from cases.selectors.cases import CASE_SORTS, case_list_qs, case_progress
+from cases.selectors.items import ITEM_SORTS, item_list_qs
+from cases.services.intake import case_create
+from core.decorators import staff_view
+from core.errors import DomainError, PermissionRefused
+from core.pagination import keyset_page
+
+
+@staff_view("cases.view_case")
+def case_list(request: HttpRequest) -> HttpResponse:
+    filterset = CaseFilter(request.GET, queryset=case_list_qs(), request=request)
+    page = keyset_page(filterset.qs, ordering=CASE_SORTS[filterset.sort], params=request.GET)
+    return render(
+        request,
+        "cases/cases/list.html",
+        {"filter": filterset, "page": page},
+        status=400 if filterset.form.errors else 200,
+    )
+
+
+@staff_view("cases.add_case")
+def create(request: HttpRequest) -> HttpResponse:
+    form = CaseCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = case_create(created_by=request.user, **form.cleaned_data)
+        except PermissionRefused:
+            raise
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("cases:detail", pk=case.pk)
+    return render(
+        request, "cases/cases/create.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@staff_view("cases.view_case")
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("actor", "created_by"), pk=pk)
+    items = keyset_page(
+        item_list_qs().filter(case=case), ordering=ITEM_SORTS["newest"], params=request.GET
+    )
+    return render(
+        request,
+        "cases/cases/detail.html",
+        {"case": case, "progress": case_progress(case), "page": items},
+    )

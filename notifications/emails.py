@@ -1,0 +1,186 @@
+"""The one place that builds outgoing email: subject, text and HTML bodies, headers.
+
+Every message to an operator goes through ``build_request_email`` so that the
+subject format, the Message-ID domain, Reply-To and the tracking headers are
+the same everywhere. Bodies come from templates rendered in the contact's
+language, so translating them is adding catalogues, not changing code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import formataddr, make_msgid
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+
+from cases.models import ItemCategory, LegalBasis, RemovalRequest, RequestType
+from platforms.models import Contact
+
+TEXT_TEMPLATE = "notifications/email/request.txt"
+HTML_TEMPLATE = "notifications/email/request.html"
+
+
+@dataclass(frozen=True)
+class EmailLine:
+    number: int
+    url: str
+    category: str
+    # Only http(s) URLs become links in the HTML part; anything else stays text.
+    is_web: bool
+
+
+def message_id_for(request: RemovalRequest) -> str:
+    """A fresh, globally unique Message-ID on the unit's domain.
+
+    No reference in it (that is in the subject and X-TKD-Reference): a short ID
+    fits on one header line, so no relay or client has to unfold it to match replies.
+    """
+    return make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
+
+
+def format_deadline(deadline: datetime | None) -> tuple[str, str]:
+    """The deadline in UTC and in the unit's time zone (operators may be anywhere)."""
+    if deadline is None:
+        return "", ""
+    utc = deadline.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    zone = ZoneInfo(settings.TIME_ZONE)
+    local = deadline.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return utc, f"{local}, {settings.TIME_ZONE}"
+
+
+def request_subject(request: RemovalRequest, *, url_count: int) -> str:
+    """``[TKD-2026-000123] …`` — the reference first, so replies can be matched by subject too."""
+    if request.request_type == RequestType.REMOVAL_ORDER:
+        hours = settings.REMOVAL_ORDER_DEADLINE_HOURS
+        what = ngettext(
+            "Removal order for %(count)d URL on %(platform)s",
+            "Removal order for %(count)d URLs on %(platform)s",
+            url_count,
+        ) % {"count": url_count, "platform": request.platform.name}
+        what += " " + ngettext(
+            "(act within %(hours)d hour)", "(act within %(hours)d hours)", hours
+        ) % {"hours": hours}
+    else:
+        what = ngettext(
+            "Referral of %(count)d URL on %(platform)s",
+            "Referral of %(count)d URLs on %(platform)s",
+            url_count,
+        ) % {"count": url_count, "platform": request.platform.name}
+    if request.threat_to_life:
+        what = gettext("URGENT, threat to life: %(what)s") % {"what": what}
+    return f"[{request.reference}] {what}"
+
+
+def _lines(request: RemovalRequest) -> list[EmailLine]:
+    lines = request.lines.select_related("item").order_by("id")
+    return [
+        EmailLine(
+            number=number,
+            url=line.item.url_normalised,
+            category=str(ItemCategory(line.item.category).label),
+            is_web=line.item.url_normalised.startswith(("https://", "http://")),
+        )
+        for number, line in enumerate(lines, start=1)
+    ]
+
+
+def build_request_email(request: RemovalRequest, contact: Contact) -> EmailMultiAlternatives:
+    """The email that sends ``request`` to ``contact``, in the contact's language.
+
+    Called once per recipient when the request is sent; the result is frozen to
+    bytes and stored, and retries send those bytes (never a rebuilt message).
+    """
+    language = contact.effective_language
+    with translation.override(language):
+        lines = _lines(request)
+        deadline_utc, deadline_local = format_deadline(request.deadline)
+        context = {
+            "unit_name": settings.UNIT_NAME,
+            "unit_email": settings.UNIT_EMAIL,
+            "reference": request.reference,
+            "platform_name": request.platform.name,
+            "contact_name": contact.name,
+            "is_removal_order": request.request_type == RequestType.REMOVAL_ORDER,
+            "request_type": str(RequestType(request.request_type).label),
+            "legal_basis": str(LegalBasis(request.legal_basis).label),
+            "deadline_utc": deadline_utc,
+            "deadline_local": deadline_local,
+            "deadline_hours": settings.REMOVAL_ORDER_DEADLINE_HOURS,
+            "response_target_days": request.platform.response_target_days,
+            "threat_to_life": request.threat_to_life,
+            "is_emergency": request.is_emergency,
+            "lines": lines,
+            # The operator-loop issue fills these in: a capability link to the portal
+            # and a per-request reply address. The templates already show them when set.
+            "portal_url": "",
+            "reply_to": settings.UNIT_EMAIL,
+        }
+        subject = request_subject(request, url_count=len(lines))
+        text = render_to_string(TEXT_TEMPLATE, context)
+        html = render_to_string(HTML_TEMPLATE, context)
+
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[contact.email],
+        reply_to=[context["reply_to"]],
+        headers={
+            "Message-ID": message_id_for(request),
+            "Content-Language": language,
+            "X-TKD-Reference": request.reference,
+            "X-TKD-Request-Type": request.request_type,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def email_as_bytes(message: EmailMessage) -> bytes:
+    """The message exactly as it goes on the wire (CRLF line endings, as SMTP wants)."""
+    return message.message().as_bytes(linesep="\r\n")
+
+
+class _FrozenMIME:
+    """Stands in for Django's MIME object: always yields the stored bytes, unchanged."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        # Stored with CRLF; a backend that asks for another line ending (console,
+        # file) gets the same message with that ending, and SMTP gets the exact bytes.
+        if linesep == "\r\n":
+            return self.raw
+        return self.raw.replace(b"\r\n", linesep.encode("ascii"))
+
+    def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:
+        return self.as_bytes(unixfrom, linesep).decode("utf-8", errors="replace")
+
+    def get_charset(self) -> None:
+        return None
+
+
+class StoredEmailMessage(EmailMessage):
+    """An already-built message, sent as its stored bytes through any Django email backend.
+
+    Why not rebuild the EmailMessage or call ``connection.connection.sendmail``:
+    rebuilding gives a new Date and body encoding on each retry, so the bytes on
+    record would not be the bytes delivered; reaching into the SMTP socket ties
+    us to one backend. Overriding ``message()`` keeps Django's backends (SMTP with
+    its TLS/auth settings, locmem in tests, console) and sends the ledger's bytes
+    exactly, so every retry is identical and carries the same Message-ID.
+    """
+
+    def __init__(self, raw: bytes, *, from_email: str, to: list[str]) -> None:
+        super().__init__(from_email=from_email, to=to)
+        self.raw = raw
+
+    def message(self) -> _FrozenMIME:
+        return _FrozenMIME(self.raw)

@@ -1,0 +1,89 @@
+"""The outgoing-email ledger: one row per message per recipient, claimed and retried by state.
+
+Sending a request never depends on a broker message surviving: the row is
+written in the same transaction that marks the request sent, a task is only a
+hint to deliver it now, and a periodic sweeper re-finds rows whose hint was lost.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Correspondence, RemovalRequest
+from platforms.models import Contact
+
+
+class OutboundEmailState(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboundEmail(models.Model):
+    """One message to one recipient. The bytes sent are ``correspondence.raw``, never rebuilt."""
+
+    request = models.ForeignKey(
+        RemovalRequest, on_delete=models.PROTECT, related_name="outbound_emails"
+    )
+    # The outbound Correspondence holding the whole message (raw MIME, SHA-256, Message-ID).
+    correspondence = models.ForeignKey(
+        Correspondence, on_delete=models.PROTECT, related_name="outbound_emails"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_address = models.CharField(max_length=400)
+    message_id = models.CharField(max_length=998)
+    subject = models.CharField(max_length=1000)
+    state = models.CharField(
+        max_length=16, choices=OutboundEmailState.choices, default=OutboundEmailState.PENDING
+    )
+    # Counted when a worker claims the row, so a worker that dies mid-send still uses one up.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # When a pending row may be (re)tried; the sweeper enqueues rows whose time has passed.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a delivery task was last handed to the broker. The sweeper re-enqueues a
+    # due row only once this is old, so an outage does not pile up duplicate tasks.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # When a worker moved the row to "sending"; a row stuck there is handed back by the sweeper.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One ledger row per message: a retry resends the same row, never a copy.
+            models.UniqueConstraint(fields=["message_id"], name="outbound_email_message_id_unique"),
+            models.CheckConstraint(
+                condition=~Q(state=OutboundEmailState.SENT) | Q(sent_at__isnull=False),
+                name="outbound_email_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=OutboundEmailState.SENDING) | Q(claimed_at__isnull=False),
+                name="outbound_email_sending_is_claimed",
+            ),
+        ]
+        indexes = [
+            # The sender sweep: pending rows whose next attempt is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state=OutboundEmailState.PENDING),
+                name="outbound_email_due_idx",
+            ),
+            # The sender sweep: rows a dead worker left in "sending".
+            models.Index(
+                fields=["claimed_at"],
+                condition=Q(state=OutboundEmailState.SENDING),
+                name="outbound_email_stuck_idx",
+            ),
+            # The request page's delivery panel.
+            models.Index(fields=["request", "created_at"], name="outbound_email_request_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.to_address} ({self.get_state_display()})"
