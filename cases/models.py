@@ -52,7 +52,10 @@ class Case(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "-created_at"], name="case_list_idx")]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="case_created_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="case_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -141,8 +144,10 @@ class Item(models.Model):
             ("hold_item", "Can put items on hold and release them"),
         ]
         indexes = [
-            # Approval queue and item list: newest first within a status.
-            models.Index(fields=["status", "-created_at"], name="item_status_created_idx"),
+            # Item list newest/oldest first (keyset pages walk these in either direction),
+            # overall and within a status (the approval queue).
+            models.Index(fields=["created_at", "id"], name="item_created_idx"),
+            models.Index(fields=["status", "created_at", "id"], name="item_status_created_idx"),
             models.Index(fields=["platform", "status"], name="item_platform_status_idx"),
             # Dashboard: threat-to-life items still needing attention.
             models.Index(
@@ -369,7 +374,8 @@ class RemovalRequest(models.Model):
                 condition=Q(state__in=list(OPEN_REQUEST_STATES)),
                 name="request_deadline_open_idx",
             ),
-            models.Index(fields=["state", "-created_at"], name="request_state_created_idx"),
+            models.Index(fields=["created_at", "id"], name="request_created_idx"),
+            models.Index(fields=["state", "created_at", "id"], name="request_state_created_idx"),
             # Metrics: requests sent in a period, per platform.
             models.Index(fields=["platform", "sent_at"], name="request_platform_sent_idx"),
             models.Index(fields=["sent_at"], name="request_sent_idx"),

@@ -127,7 +127,8 @@ def test_it_takes_pasted_urls_to_a_sent_request(
     # Four-eyes holds on the server too: a forged POST by the composer is refused.
     status = page.evaluate(
         """async (url) => {
-            const token = document.cookie.split('; ').find(c => c.startsWith('csrftoken=')).split('=')[1];
+            const token = document.cookie.split('; ')
+                .find(c => c.startsWith('csrftoken=')).split('=')[1];
             const body = new URLSearchParams({csrfmiddlewaretoken: token});
             const response = await fetch(url, {method: 'POST', body});
             return response.status;
