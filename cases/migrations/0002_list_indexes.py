@@ -5,48 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0001_initial'),
-        ('platforms', '0001_initial'),
+        ("cases", "0001_initial"),
+        ("platforms", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='case',
-            name='case_list_idx',
+            model_name="case",
+            name="case_list_idx",
         ),
         migrations.RemoveIndex(
-            model_name='item',
-            name='item_status_created_idx',
+            model_name="item",
+            name="item_status_created_idx",
         ),
         migrations.RemoveIndex(
-            model_name='removalrequest',
-            name='request_state_created_idx',
+            model_name="removalrequest",
+            name="request_state_created_idx",
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['created_at', 'id'], name='case_created_idx'),
+            model_name="case",
+            index=models.Index(fields=["created_at", "id"], name="case_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='case_list_idx'),
+            model_name="case",
+            index=models.Index(fields=["status", "created_at", "id"], name="case_list_idx"),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['created_at', 'id'], name='item_created_idx'),
+            model_name="item",
+            index=models.Index(fields=["created_at", "id"], name="item_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='item',
-            index=models.Index(fields=['status', 'created_at', 'id'], name='item_status_created_idx'),
+            model_name="item",
+            index=models.Index(
+                fields=["status", "created_at", "id"], name="item_status_created_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='removalrequest',
-            index=models.Index(fields=['created_at', 'id'], name='request_created_idx'),
+            model_name="removalrequest",
+            index=models.Index(fields=["created_at", "id"], name="request_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='removalrequest',
-            index=models.Index(fields=['state', 'created_at', 'id'], name='request_state_created_idx'),
+            model_name="removalrequest",
+            index=models.Index(
+                fields=["state", "created_at", "id"], name="request_state_created_idx"
+            ),
         ),
     ]

@@ -46,8 +46,12 @@ def unit(django_user_model: Any, settings: Any) -> dict[str, Any]:
     PlatformDomainFactory(platform=platform, domain="pastebay.example.net")
     ContactFactory(platform=platform, email="abuse@pastebay.example.net", is_primary=True)
     ItemFactory(
-        url_submitted=KNOWN_URL, url_normalised=KNOWN_URL, host="pastebay.example.net",
-        platform=platform, created_by=people["bob"], status=ItemStatus.PENDING_APPROVAL,
+        url_submitted=KNOWN_URL,
+        url_normalised=KNOWN_URL,
+        host="pastebay.example.net",
+        platform=platform,
+        created_by=people["bob"],
+        status=ItemStatus.PENDING_APPROVAL,
     )
     return {**people, "platform": platform}
 
@@ -119,9 +123,7 @@ def test_it_takes_pasted_urls_to_a_sent_request(
     request = RemovalRequest.objects.get(platform=unit["platform"])
     page.goto(f"{base}/requests/{request.pk}/")
     page.get_by_role("button", name="Submit for approval").click()
-    expect(page.locator("main")).to_contain_text(
-        "another supervisor must approve and send it"
-    )
+    expect(page.locator("main")).to_contain_text("another supervisor must approve and send it")
     assert page.get_by_role("button", name="Approve and send").count() == 0
 
     # Four-eyes holds on the server too: a forged POST by the composer is refused.
