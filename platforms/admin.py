@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
 
 from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
+
+# A web-form URL typed without a scheme is https (Django 6.0's default, chosen now).
+HTTPS_URLS: dict[type[models.Field[Any, Any]], dict[str, Any]] = {
+    models.URLField: {"assume_scheme": "https"}
+}
 
 
 class PlatformDomainInline(admin.TabularInline):
@@ -13,7 +20,7 @@ class PlatformDomainInline(admin.TabularInline):
 
 class ContactInline(admin.TabularInline):
     model = Contact
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = HTTPS_URLS
     extra = 0
     fields = (
         "name",
@@ -59,10 +66,6 @@ class PlatformDomainAdmin(admin.ModelAdmin):
     search_fields = ("domain", "platform__name")
     autocomplete_fields = ("platform",)
     list_select_related = ("platform",)
-
-
-# A web-form URL typed without a scheme is https (Django 6.0's default, chosen now).
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Contact)
