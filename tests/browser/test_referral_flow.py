@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
 from cases.models import Item, ItemStatus, RemovalRequest, RequestState
+from config.celery_app import app as celery_app
 from core.roles import Role, ensure_role_groups
 from tests.browser.conftest import SmtpSink
 from tests.factories import ContactFactory, ItemFactory, PlatformDomainFactory, PlatformFactory
@@ -27,9 +28,10 @@ KNOWN_URL = "https://pastebay.example.net/p/known"
 
 
 @pytest.fixture
-def unit(django_user_model: Any, settings: Any) -> dict[str, Any]:
+def unit(django_user_model: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     # No worker in this test: run the send task inline, after the commit, as a worker would.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # (Celery read its settings once already; change its live configuration.)
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
     groups = ensure_role_groups()
 
     def person(name: str, role: Role) -> Any:
