@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Iterator
 from email import policy
 from typing import Any
 
@@ -28,10 +29,17 @@ KNOWN_URL = "https://pastebay.example.net/p/known"
 
 
 @pytest.fixture
-def unit(django_user_model: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def eager_celery() -> Iterator[None]:
     # No worker in this test: run the send task inline, after the commit, as a worker would.
-    # (Celery read its settings once already; change its live configuration.)
-    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
+    # (Celery may have read its settings already; change its live configuration.)
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def unit(django_user_model: Any, eager_celery: None) -> dict[str, Any]:
     groups = ensure_role_groups()
 
     def person(name: str, role: Role) -> Any:
