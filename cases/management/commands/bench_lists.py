@@ -68,6 +68,7 @@ class Command(BaseCommand):
 
     def _fill(self, rows: int) -> None:
         user, _ = get_user_model().objects.get_or_create(username="bench-officer")
+        reviewer, _ = get_user_model().objects.get_or_create(username="bench-supervisor")
         platform_ids = list(Platform.objects.values_list("pk", flat=True)[:20]) or [
             Platform.objects.create(name="Bench platform", kind="paste_site").pk
         ]
@@ -79,8 +80,8 @@ class Command(BaseCommand):
                     created_by_id, reviewed_by_id, reviewed_at, review_note, created_at)
                 SELECT 'https://bench.example/' || g, 'https://bench.example/item/' || g,
                     'bench.example',
-                    CASE WHEN g % 10 = 0 THEN NULL ELSE (%s::bigint[])[1 + g % %s] END,
-                    'propaganda', 'terms_of_service', '', g % 500 = 0,
+                    CASE WHEN g %% 10 = 0 THEN NULL ELSE (%s::bigint[])[1 + g %% %s] END,
+                    'propaganda', 'terms_of_service', '', g %% 500 = 0,
                     'pending_approval', %s, NULL, NULL, '',
                     now() - make_interval(secs => g)
                 FROM generate_series(1, %s) AS g
@@ -88,8 +89,10 @@ class Command(BaseCommand):
                 [platform_ids, len(platform_ids), user.pk, rows],
             )
             cursor.execute(
-                "UPDATE cases_item SET status = 'approved' WHERE id % 3 = 0 "
-                "AND url_normalised LIKE 'https://bench.example/item/%%'"
+                "UPDATE cases_item SET status = 'approved', reviewed_by_id = %s, "
+                "reviewed_at = created_at WHERE id %% 3 = 0 "
+                "AND url_normalised LIKE 'https://bench.example/item/%%'",
+                [reviewer.pk],
             )
             cursor.execute("ANALYZE cases_item")
 
