@@ -1,4 +1,7 @@
-"""The staff service: UI, admin, API. The operator portal is mounted on its own (later)."""
+"""The staff service: UI, admin, API, plus the operator portal at r/ so one server runs the demo.
+
+In production the portal also runs as its own service (config/urls_portal.py).
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -16,5 +19,6 @@ urlpatterns = [
     path("cases/", include("cases.urls.cases")),
     path("requests/", include("cases.urls.requests")),
     path("mail/", include("notifications.urls")),
+    path("r/", include("portal.urls")),
     path("", include("cases.urls.dashboard")),
 ]

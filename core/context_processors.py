@@ -28,6 +28,7 @@ NAVIGATION: list[tuple[Any, str, str]] = [
     (_("Requests"), "requests:list", "cases.view_removalrequest"),
     (_("Cases"), "cases:list", "cases.view_case"),
     (_("Platforms"), "platforms:list", "platforms.view_platform"),
+    (_("Unmatched mail"), "notifications:inbound_unmatched", "cases.view_correspondence"),
     (_("Mail outbox"), "notifications:outbox", "cases.view_correspondence"),
     (_("Admin"), "admin:index", "is_staff"),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from notifications.models import OutboundEmail
+from notifications.models import InboundAttachment, InboundMail, OutboundEmail
 
 
 @admin.register(OutboundEmail)
@@ -25,6 +25,55 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [field.name for field in OutboundEmail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    """Read-only: what ingest learned about an email (its bytes are on the Correspondence)."""
+
+    list_display = (
+        "correspondence",
+        "matched_by",
+        "is_auto_reply",
+        "sender_is_contact",
+        "received_via",
+        "created_at",
+    )
+    list_filter = ("matched_by", "is_auto_reply", "sender_is_contact")
+    search_fields = ("correspondence__subject", "correspondence__from_address")
+    list_select_related = ("correspondence",)
+    show_full_result_count = False
+    readonly_fields = [field.name for field in InboundMail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(InboundAttachment)
+class InboundAttachmentAdmin(admin.ModelAdmin):
+    """Read-only metadata; the content is downloaded from the request page, never shown."""
+
+    list_display = ("filename", "content_type", "size", "sha256", "correspondence", "created_at")
+    search_fields = ("filename", "sha256")
+    list_select_related = ("correspondence",)
+    show_full_result_count = False
+    exclude = ("content",)
+    readonly_fields = ["correspondence", "filename", "content_type", "size", "sha256", "created_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

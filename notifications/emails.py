@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from cases.models import ItemCategory, LegalBasis, RemovalRequest, RequestType
+from notifications.inbound.matching import reply_address_for
 from platforms.models import Contact
 
 TEXT_TEMPLATE = "notifications/email/request.txt"
@@ -90,7 +91,9 @@ def _lines(request: RemovalRequest) -> list[EmailLine]:
     ]
 
 
-def build_request_email(request: RemovalRequest, contact: Contact) -> EmailMultiAlternatives:
+def build_request_email(
+    request: RemovalRequest, contact: Contact, *, portal_url: str = ""
+) -> EmailMultiAlternatives:
     """The email that sends ``request`` to ``contact``, in the contact's language.
 
     Called once per recipient when the request is sent; the result is frozen to
@@ -116,10 +119,10 @@ def build_request_email(request: RemovalRequest, contact: Contact) -> EmailMulti
             "threat_to_life": request.threat_to_life,
             "is_emergency": request.is_emergency,
             "lines": lines,
-            # The operator-loop issue fills these in: a capability link to the portal
-            # and a per-request reply address. The templates already show them when set.
-            "portal_url": "",
-            "reply_to": settings.UNIT_EMAIL,
+            # The capability link to the portal (a secret: never logged).
+            "portal_url": portal_url,
+            # Per request and contact, so a reply finds its request (notifications.inbound).
+            "reply_to": reply_address_for(request, contact),
         }
         subject = request_subject(request, url_count=len(lines))
         text = render_to_string(TEXT_TEMPLATE, context)
@@ -140,6 +143,43 @@ def build_request_email(request: RemovalRequest, contact: Contact) -> EmailMulti
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+CLARIFICATION_TEMPLATE = "notifications/email/clarification.txt"
+
+
+def build_clarification_email(
+    request: RemovalRequest, contact: Contact, *, question: str, answer: str
+) -> EmailMultiAlternatives:
+    """The unit's answer to an operator's clarification question (plain text, their language)."""
+    language = contact.effective_language
+    with translation.override(language):
+        deadline_utc, deadline_local = format_deadline(request.deadline)
+        context = {
+            "unit_name": settings.UNIT_NAME,
+            "reference": request.reference,
+            "contact_name": contact.name,
+            "question": question,
+            "answer": answer,
+            "deadline_utc": deadline_utc,
+            "deadline_local": deadline_local,
+        }
+        subject = "[{}] {}".format(
+            request.reference, gettext("Answer to your question about our request")
+        )
+        text = render_to_string(CLARIFICATION_TEMPLATE, context)
+    return EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[contact.email],
+        reply_to=[reply_address_for(request, contact)],
+        headers={
+            "Message-ID": message_id_for(request),
+            "Content-Language": language,
+            "X-TKD-Reference": request.reference,
+        },
+    )
 
 
 def email_as_bytes(message: EmailMessage) -> bytes:

@@ -87,3 +87,89 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_address} ({self.get_state_display()})"
+
+
+# --- inbound mail ---------------------------------------------------------------------
+#
+# A received message is stored as a ``cases.Correspondence`` (direction inbound,
+# channel email) so it sits on the request's timeline with its raw bytes and
+# SHA-256. What only email has (how it was matched, auto-reply and sender flags,
+# parser defects, the reply text with quotes stripped) lives here, 1:1 with it:
+# ``Correspondence.payload`` is documented as a portal submission kept unchanged,
+# these flags must be queryable (the unmatched queue, "never counts as an
+# answer"), and ``cases`` must not learn about MIME.
+
+
+class MatchedBy(models.TextChoices):
+    REPLY_TOKEN = "reply_token", _("Reply address")
+    IN_REPLY_TO = "in_reply_to", _("In-Reply-To / References")
+    SUBJECT_REFERENCE = "subject_reference", _("Reference in the subject")
+    MANUAL = "manual", _("Attached by an officer")
+    NONE = "none", _("Not matched")
+
+
+class InboundMail(models.Model):
+    """What ingest learned about one received email (the bytes are in the Correspondence)."""
+
+    correspondence = models.OneToOneField(
+        Correspondence, on_delete=models.CASCADE, related_name="inbound_mail"
+    )
+    # "smtp", "imap:<mailbox>", "test", ...: which feed delivered it.
+    received_via = models.CharField(max_length=200)
+    matched_by = models.CharField(max_length=20, choices=MatchedBy.choices, default=MatchedBy.NONE)
+    is_auto_reply = models.BooleanField(default=False)
+    # Which headers made it an auto-reply (Auto-Submitted, List-Id, ...).
+    auto_reply_reasons = models.JSONField(default=list, blank=True)
+    # False when the From address is not an active contact of the request's platform.
+    sender_is_contact = models.BooleanField(default=False)
+    # Parser defects and anything that went wrong while reading the message, one per line.
+    parse_defects = models.TextField(blank=True)
+    # The reply with quoted text removed (what the operator wrote, signature included),
+    # and the trailing signature block found in it, shown de-emphasised.
+    reply_text = models.TextField(blank=True)
+    signature = models.TextField(blank=True)
+    # The HTML part: sanitised with nh3 when available; otherwise the source,
+    # which the page shows only as escaped text.
+    html = models.TextField(blank=True)
+    html_is_sanitised = models.BooleanField(default=False)
+    envelope_recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Inbound mail {self.correspondence_id} ({self.get_matched_by_display()})"
+
+    @property
+    def reply_body(self) -> str:
+        """The reply without its trailing signature block."""
+        if self.signature and self.reply_text.endswith(self.signature):
+            return self.reply_text[: -len(self.signature)].rstrip()
+        return self.reply_text
+
+
+class InboundAttachment(models.Model):
+    """One attachment of a received email: hashed, size-limited, never rendered inline."""
+
+    correspondence = models.ForeignKey(
+        Correspondence, on_delete=models.CASCADE, related_name="inbound_attachments"
+    )
+    filename = models.CharField(max_length=400, blank=True)
+    content_type = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Empty when the part was larger than INBOUND_ATTACHMENT_MAX_BYTES (the raw
+    # message still holds it, so nothing is lost).
+    content = models.BinaryField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename or '(unnamed)'} ({self.content_type}, {self.size} bytes)"
+
+    @property
+    def is_stored(self) -> bool:
+        return self.content is not None

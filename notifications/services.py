@@ -34,13 +34,19 @@ from cases.models import (
     CorrespondenceDirection,
     RemovalRequest,
 )
-from cases.services.requests import request_mark_sent
+from cases.services.requests import request_mark_sent, request_resume_clock
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, IllegalTransition
-from notifications.emails import StoredEmailMessage, build_request_email, email_as_bytes
+from notifications.emails import (
+    StoredEmailMessage,
+    build_clarification_email,
+    build_request_email,
+    email_as_bytes,
+)
 from notifications.models import OutboundEmail, OutboundEmailState
 from platforms.models import Contact, ContactChannel
+from portal.services import portal_link_issue, portal_url_for
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +84,9 @@ def request_approve_and_send(*, request: RemovalRequest, approver: Any) -> SendR
         web_forms: list[Contact] = []
         for contact in contacts:
             if contact.channel == ContactChannel.EMAIL:
-                emails.append(_queue_request_email(request, contact, author=approver))
+                _link, token = portal_link_issue(request=request, contact=contact)
+                message = build_request_email(request, contact, portal_url=portal_url_for(token))
+                emails.append(_queue_email(request, contact, message, author=approver))
             else:
                 web_forms.append(contact)
                 _note_web_form_needed(request, contact, author=approver)
@@ -96,10 +104,9 @@ def request_approve_and_send(*, request: RemovalRequest, approver: Any) -> SendR
     return SendResult(request=request, emails=emails, web_form_contacts=web_forms)
 
 
-def _queue_request_email(
-    request: RemovalRequest, contact: Contact, *, author: Any
+def _queue_email(
+    request: RemovalRequest, contact: Contact, message: Any, *, author: Any
 ) -> OutboundEmail:
-    message = build_request_email(request, contact)
     raw = email_as_bytes(message)
     message_id = message.extra_headers["Message-ID"]
     correspondence = Correspondence.objects.create(
@@ -128,6 +135,31 @@ def _queue_request_email(
         # alone for a while before deciding that hint was lost.
         enqueued_at=timezone.now(),
     )
+
+
+def request_clarification_answer(
+    *, request: RemovalRequest, contact: Contact, by: Any, question: str, answer: str
+) -> OutboundEmail:
+    """The unit answers an operator's question: email it, and restart a paused clock."""
+    require_permission(by, "cases.record_outcome", "answer the operator's questions")
+    answer = answer.strip()
+    if not answer:
+        raise DomainError("The answer is empty.")
+    if contact.platform_id != request.platform_id or contact.channel != ContactChannel.EMAIL:
+        raise DomainError(f"{contact} is not an email contact of {request.platform.name}.")
+    with transaction.atomic(durable=True):
+        message = build_clarification_email(request, contact, question=question, answer=answer)
+        email = _queue_email(request, contact, message, author=by)
+        if request.clock_paused_at is not None:
+            request_resume_clock(request=request, by=by)
+        audit_record(
+            actor=by,
+            action="request.clarification_answered",
+            target=request,
+            new={"contact": contact.pk, "email": email.pk},
+        )
+        transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+    return email
 
 
 def _note_web_form_needed(request: RemovalRequest, contact: Contact, *, author: Any) -> None:

@@ -19,3 +19,24 @@ def deliver_outbound_email(email_id: int) -> str | None:
 @shared_task(name="notifications.outbound_email_sweep", ignore_result=True)
 def outbound_email_sweep() -> int:
     return len(services.outbound_email_sweep().enqueued)
+
+
+@shared_task(name="notifications.poll_imap_mailbox", ignore_result=True)
+def poll_imap_mailbox() -> int:
+    """Ingest unseen replies from the unit mailbox in IMAP_URL; nothing when it is unset."""
+    from django.conf import settings
+
+    from notifications.inbound.imap import imap_poll, imap_settings_from_url
+
+    if not settings.IMAP_URL:
+        return 0
+    imap = imap_settings_from_url(settings.IMAP_URL)
+    result = imap_poll(
+        host=imap.host,
+        port=imap.port,
+        user=imap.user,
+        password=imap.password,
+        mailbox=imap.mailbox,
+        ssl=imap.ssl,
+    )
+    return len(result.ingested)

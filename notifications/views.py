@@ -337,3 +337,160 @@ def outbox_message(http_request: HttpRequest, key: str) -> HttpResponse:
             "reference": reference,
         },
     )
+
+
+# --- received mail: the unmatched queue, attaching, turning a reply into outcomes -------
+
+INBOUND_OUTCOME_ALL = "all"
+
+
+def _inbound_email_rows() -> Any:
+    from cases.models import Correspondence, CorrespondenceChannel, CorrespondenceDirection
+
+    return (
+        Correspondence.objects.filter(
+            direction=CorrespondenceDirection.INBOUND, channel=CorrespondenceChannel.EMAIL
+        )
+        # The raw bytes can be megabytes; a list never needs them.
+        .defer("raw", "body_text")
+        .select_related("inbound_mail")
+        .prefetch_related("inbound_attachments")
+    )
+
+
+class AttachMailForm(forms.Form):
+    reference = forms.RegexField(
+        label=gettext_lazy("Request reference"),
+        regex=r"^\s*[Tt][Kk][Dd]-\d{4}-\d{6}\s*$",
+        max_length=40,
+        error_messages={"invalid": gettext_lazy("A reference looks like TKD-2026-000123.")},
+    )
+
+
+def _render_unmatched(
+    http_request: HttpRequest, *, errors: dict[int, str] | None = None, status: int = 200
+) -> HttpResponse:
+    from core.pagination import keyset_page
+
+    page = keyset_page(
+        _inbound_email_rows().filter(request__isnull=True),
+        ordering=("-created_at", "-id"),
+        params=http_request.GET,
+    )
+    return render(
+        http_request,
+        "notifications/inbound/unmatched.html",
+        {
+            "page": page,
+            "errors": errors or {},
+            "can_attach": http_request.user.has_perm("cases.add_correspondence"),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@staff_view("cases.view_correspondence")
+def inbound_unmatched(http_request: HttpRequest) -> HttpResponse:
+    """Received mail no request claimed: newest first, each attachable by reference."""
+    return _render_unmatched(http_request)
+
+
+@require_POST
+@staff_view("cases.add_correspondence")
+def inbound_attach_view(http_request: HttpRequest, pk: int) -> HttpResponse:
+    from notifications.inbound.outcomes import inbound_attach
+
+    row = get_object_or_404(_inbound_email_rows(), pk=pk)
+    form = AttachMailForm(http_request.POST)
+    if not form.is_valid():
+        message = " ".join(str(e) for errs in form.errors.values() for e in errs)
+        return _render_unmatched(http_request, errors={row.pk: message}, status=400)
+    try:
+        attached = inbound_attach(
+            correspondence=row, reference=form.cleaned_data["reference"], by=http_request.user
+        )
+    except DomainError as refused:
+        return _render_unmatched(
+            http_request, errors={row.pk: refused.message}, status=_status_for(refused)
+        )
+    assert attached.request is not None
+    messages.success(
+        http_request,
+        _("The email is now on %(reference)s.") % {"reference": attached.request.reference},
+    )
+    return redirect("requests:detail", pk=attached.request_id)
+
+
+@require_POST
+@staff_view("cases.record_outcome")
+def reply_apply(http_request: HttpRequest, pk: int) -> HttpResponse:
+    """One click: ``action`` is ``<line id>:<outcome>`` or ``all:<outcome>`` for every URL."""
+    from cases.forms.requests import OFFICER_OUTCOMES
+    from notifications.inbound.outcomes import inbound_reply_apply
+
+    row = get_object_or_404(_inbound_email_rows().filter(request__isnull=False), pk=pk)
+    removal_request = request_for_detail(row.request_id)
+    target, _sep, outcome = http_request.POST.get("action", "").partition(":")
+    reason = http_request.POST.get("reason", "")[:10000]
+    valid_outcomes = {value for value, _label in OFFICER_OUTCOMES}
+    if outcome not in valid_outcomes or not (target == INBOUND_OUTCOME_ALL or target.isdigit()):
+        return render_request_detail(
+            http_request,
+            removal_request,
+            errors={f"inbound_reply_{row.pk}": _("Choose an outcome for a URL, or for all.")},
+            status=400,
+        )
+    line_ids = (
+        list(removal_request.lines.values_list("pk", flat=True))
+        if target == INBOUND_OUTCOME_ALL
+        else [int(target)]
+    )
+    try:
+        records = inbound_reply_apply(
+            correspondence=row,
+            line_ids=line_ids,
+            outcome=outcome,
+            by=http_request.user,
+            reason=reason,
+            vouch_for_sender=http_request.POST.get("vouch_for_sender") == "1",
+        )
+    except DomainError as refused:
+        return render_request_detail(
+            http_request,
+            removal_request,
+            errors={f"inbound_reply_{row.pk}": refused.message},
+            status=_status_for(refused),
+        )
+    messages.success(
+        http_request,
+        ngettext(
+            "Recorded from the email for %(count)d URL.",
+            "Recorded from the email for %(count)d URLs.",
+            len(records),
+        )
+        % {"count": len(records)},
+    )
+    return redirect("requests:detail", pk=removal_request.pk)
+
+
+@require_GET
+@staff_view("cases.view_correspondence")
+def inbound_attachment_download(http_request: HttpRequest, pk: int) -> HttpResponse:
+    """An attachment as a download, never displayed: octet-stream, no sniffing, sandboxed."""
+    from notifications.models import InboundAttachment
+
+    attachment = get_object_or_404(InboundAttachment, pk=pk, content__isnull=False)
+    assert attachment.content is not None  # filtered above
+    response = HttpResponse(bytes(attachment.content), content_type="application/octet-stream")
+    response["Content-Disposition"] = _attachment_disposition(attachment.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+def _attachment_disposition(filename: str) -> str:
+    from urllib.parse import quote
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename) or "attachment.bin"
+    return f"attachment; filename=\"{safe}\"; filename*=UTF-8''{quote(filename or safe)}"

@@ -13,9 +13,18 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from core.roles import Role, user_roles
 
-# Public on purpose: signing in and out (ours and the admin's), and the load
-# balancer's liveness probe.
-PUBLIC_URL_NAMES = {"login", "healthz", "admin:login", "admin:logout"}
+# Public on purpose: signing in and out (ours and the admin's), the load
+# balancer's liveness probe, and the operator portal (capability links; its own
+# security tests are in test_portal_security.py).
+PUBLIC_URL_NAMES = {
+    "login",
+    "healthz",
+    "admin:login",
+    "admin:logout",
+    "portal:page",
+    "portal:receipt",
+    "portal:set_language",
+}
 
 
 def walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:

