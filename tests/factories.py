@@ -40,6 +40,7 @@ from cases.models import (
 )
 from cases.services.requests import request_reference_next
 from core.models import AuditEvent
+from notifications.models import InboundAttachment, InboundMail, OutboundEmail
 from platforms.models import (
     Contact,
     ContactChannel,
@@ -50,6 +51,7 @@ from platforms.models import (
     UpstreamProvider,
     UpstreamRole,
 )
+from portal.models import PortalLink
 
 
 class UserFactory(DjangoModelFactory):
@@ -303,3 +305,63 @@ class CorrespondenceFactory(DjangoModelFactory):
     subject = factory.LazyAttribute(lambda o: f"Re: {o.request.reference}")
     body_text = "Done, all removed."
     message_id = factory.Sequence(lambda n: f"<reply-{n}@example.net>")
+
+
+# --- notifications and portal -------------------------------------------------------
+
+
+class OutboundEmailFactory(DjangoModelFactory):
+    """A ledger row for one request email to one recipient, not yet sent."""
+
+    class Meta:
+        model = OutboundEmail
+
+    correspondence = factory.SubFactory(
+        CorrespondenceFactory, direction=CorrespondenceDirection.OUTBOUND, body_text="Request"
+    )
+    request = factory.SelfAttribute("correspondence.request")
+    contact = factory.LazyAttribute(lambda o: o.request.contacts.first())
+    to_address = factory.Sequence(lambda n: f"abuse{n}@example.net")
+    message_id = factory.SelfAttribute("correspondence.message_id")
+    subject = factory.SelfAttribute("correspondence.subject")
+
+
+class InboundMailFactory(DjangoModelFactory):
+    """What ingest learnt about an inbound email (matched by its reply address)."""
+
+    class Meta:
+        model = InboundMail
+
+    correspondence = factory.SubFactory(CorrespondenceFactory)
+    received_via = "smtp"
+    matched_by = "reply_token"
+    sender_is_contact = True
+    reply_text = factory.SelfAttribute("correspondence.body_text")
+
+
+class InboundAttachmentFactory(DjangoModelFactory):
+    class Meta:
+        model = InboundAttachment
+
+    correspondence = factory.SubFactory(CorrespondenceFactory)
+    filename = "screenshot.png"
+    content_type = "image/png"
+    content = b"\x89PNG\r\n\x1a\n"
+    size = factory.LazyAttribute(lambda o: len(o.content))
+    sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content).hexdigest())
+
+
+class PortalLinkFactory(DjangoModelFactory):
+    """A portal link; the token itself is never stored, so tests that open the page issue
+    links with ``portal.services.portal_link_issue`` instead."""
+
+    class Meta:
+        model = PortalLink
+
+    request = factory.SubFactory(SentRequestFactory)
+    contact = factory.SubFactory(
+        ContactFactory, platform=factory.SelfAttribute("..request.platform")
+    )
+    token_hash = factory.Sequence(lambda n: hashlib.sha256(f"token-{n}".encode()).hexdigest())
+    created_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=30))
