@@ -79,6 +79,8 @@ class Command(BaseCommand):
             "web": [*manage, "runserver", f"{host}:{port}", "--noreload"],
         }
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Portal links in the emails must point at this server unless told otherwise.
+        env.setdefault("PORTAL_BASE_URL", f"http://{host}:{port}")
         processes: dict[str, subprocess.Popen[bytes]] = {}
         stopping = False
 
