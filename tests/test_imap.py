@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,22 +136,20 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture
-def imap_server(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imap]:
+def imap_server() -> Iterator[Imap]:
     if DOVECOT is None:
         pytest.skip("Dovecot is not installed: apt-get install dovecot-core dovecot-imapd")
-    root = tmp_path / "dovecot"
+    # Not under pytest's temporary folders: those are private (0700) all the way up, and
+    # Dovecot's unprivileged processes must reach the passwd file and the Maildir.
+    scratch = Path(tempfile.mkdtemp(prefix="desk-dovecot-"))
+    scratch.chmod(0o711)
+    root = scratch / "dovecot"
     maildir = root / "Maildir"
     for sub in ("run", "state", "home", "Maildir/new", "Maildir/cur", "Maildir/tmp"):
         (root / sub).mkdir(parents=True)
     uid, gid = _mail_ids()
+    root.chmod(0o711)
     if os.geteuid() == 0:
-        # pytest's temporary folders are private (0700); the mail user must reach its Maildir.
-        # Opened to traversal only up to pytest's own base folder, nothing above it.
-        base = tmp_path_factory.getbasetemp()
-        for folder in [tmp_path, *tmp_path.parents]:
-            folder.chmod(folder.stat().st_mode | 0o711)
-            if folder in (base, folder.parent):
-                break
         for path in [root / "home", maildir, *maildir.iterdir()]:
             os.chown(path, uid, gid)
     port = free_port()
@@ -173,6 +172,7 @@ def imap_server(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def operator_reply(subject: str) -> bytes:
