@@ -16,7 +16,7 @@ from tests.factories import CaseFactory, ItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-BLNS = Path("/work/shared/corpora/naughty-strings/blns.txt")
+BLNS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "naughty-strings" / "blns.txt"
 
 
 def decide(client, items, decision: str, note: str = "", **extra):

@@ -23,7 +23,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-BLNS = Path("/work/shared/corpora/naughty-strings/blns.txt")
+BLNS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "naughty-strings" / "blns.txt"
 
 
 def paste(client, text: str, **fields):

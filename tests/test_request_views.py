@@ -41,7 +41,7 @@ from tests.test_sending import Mailer, SinkHandler, free_port
 pytestmark = pytest.mark.django_db
 
 S = RequestState
-BLNS = Path("/work/shared/corpora/naughty-strings/blns.txt")
+BLNS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "naughty-strings" / "blns.txt"
 
 
 @pytest.fixture
