@@ -85,6 +85,14 @@ class ItemStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+class VerificationStatus(models.TextChoices):
+    """What the latest automatic check of an item's URL found (DESIGN §3, Verification)."""
+
+    LIVE = "live", _("Live")
+    GONE = "gone", _("Gone")
+    UNKNOWN = "unknown", _("Unknown")
+
+
 class Item(models.Model):
     """One URL referred for removal. The same content (normalised URL) is one item, never two."""
 
@@ -124,6 +132,13 @@ class Item(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
+    # The latest verification, kept in step with the newest check row (app
+    # ``verification``) so that lists, the dashboard and the metrics read one column.
+    # Empty until the URL is first checked.
+    verification = models.CharField(
+        max_length=8, choices=VerificationStatus.choices, blank=True, default=""
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

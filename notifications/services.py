@@ -444,6 +444,31 @@ def outbound_email_sweep(*, now: datetime | None = None) -> SweepResult:
     return SweepResult(enqueued=due, released=released, given_up=given_up)
 
 
+def outbound_email_sweep_job(*, now: datetime) -> dict[str, int]:
+    """The sweeper as a periodic job (scheduling.jobs): its counts go on the health page."""
+    result = outbound_email_sweep(now=now)
+    return {"enqueued": len(result.enqueued), "handed_back": result.released,
+            "given_up": result.given_up}  # fmt: skip
+
+
+def imap_poll_job(*, now: datetime) -> dict[str, int]:
+    """Ingest unseen replies from the unit mailbox in IMAP_URL; nothing when it is unset."""
+    from notifications.inbound.imap import imap_poll, imap_settings_from_url
+
+    if not settings.IMAP_URL:
+        return {"ingested": 0}
+    imap = imap_settings_from_url(settings.IMAP_URL)
+    result = imap_poll(
+        host=imap.host,
+        port=imap.port,
+        user=imap.user,
+        password=imap.password,
+        mailbox=imap.mailbox,
+        ssl=imap.ssl,
+    )
+    return {"ingested": len(result.ingested)}
+
+
 def outbound_email_retry(*, email: OutboundEmail, by: Any) -> OutboundEmail:
     """A supervisor asks for one more try of a failed message (e.g. after fixing the relay)."""
     require_permission(by, "cases.approve_request", "retry failed emails")

@@ -478,9 +478,13 @@ def test_it_registers_the_tasks_and_the_sweep_schedule(settings):
     celery_app.loader.import_default_modules()
 
     assert "notifications.deliver_outbound_email" in celery_app.tasks
-    assert "notifications.outbound_email_sweep" in celery_app.tasks
-    schedule = settings.CELERY_BEAT_SCHEDULE["notifications.outbound_email_sweep"]
-    assert (schedule["task"], schedule["schedule"]) == ("notifications.outbound_email_sweep", 60.0)
+    assert "scheduling.run_job" in celery_app.tasks
+    schedule = settings.CELERY_BEAT_SCHEDULE["tick outbound_email_sweep"]
+    assert (schedule["task"], schedule["args"], schedule["schedule"]) == (
+        "scheduling.run_job",
+        ("outbound_email_sweep",),
+        60.0,
+    )
 
 
 # --- web-form contacts ----------------------------------------------------------------------

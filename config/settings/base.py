@@ -55,6 +55,10 @@ INSTALLED_APPS = [
     "cases",
     "notifications",
     "portal",
+    "followups",
+    "verification",
+    "metrics",
+    "scheduling",
     "demo",
 ]
 
@@ -181,16 +185,23 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "unacked_restore_interval": 2,
     "unacked_restore_throttle": 1,
 }
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
-# The outgoing-email sweeper: re-finds messages whose task the broker lost.
-CELERY_BEAT_SCHEDULE["notifications.outbound_email_sweep"] = {
-    "task": "notifications.outbound_email_sweep",
-    "schedule": 60.0,
+# Beat only ticks: each tick asks scheduling.jobs whether that job's period is
+# due and runs it at most once per period (a unique row per job and period), so
+# two beats started by mistake never double any work. The jobs themselves, and
+# what "due" means for each, are listed in scheduling/jobs.py; a test keeps the
+# two lists in step.
+BEAT_TICKS: dict[str, float] = {
+    "outbound_email_sweep": 60.0,
+    "poll_imap_mailbox": 120.0,
+    "followup_sweep": 60.0,
+    "weekly_compose": 60.0,
+    "verification_sweep": 300.0,
+    "metrics_snapshot": 600.0,
+    "prune_job_runs": 600.0,
 }
-# Replies in a unit mailbox (a no-op while IMAP_URL is unset).
-CELERY_BEAT_SCHEDULE["notifications.poll_imap_mailbox"] = {
-    "task": "notifications.poll_imap_mailbox",
-    "schedule": 120.0,
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    f"tick {job}": {"task": "scheduling.run_job", "schedule": seconds, "args": (job,)}
+    for job, seconds in BEAT_TICKS.items()
 }
 
 # The cache holds the portal's bad-token counters, so it must be shared by every
