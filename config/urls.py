@@ -19,6 +19,10 @@ urlpatterns = [
     path("cases/", include("cases.urls.cases")),
     path("requests/", include("cases.urls.requests")),
     path("mail/", include("notifications.urls")),
+    path("follow-ups/", include("followups.urls")),
+    path("verification/", include("verification.urls")),
+    path("metrics/", include("metrics.urls")),
+    path("system/", include("scheduling.urls")),
     path("r/", include("portal.urls")),
     path("", include("cases.urls.dashboard")),
 ]

@@ -18,10 +18,16 @@ def create_role_groups(apps, schema_editor):
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    # Apps migrated after this one get their permissions into the groups from
+    # core.apps' post_migrate hook, which runs ensure_role_groups at the end of
+    # every ``migrate``.
+    present = {config.label for config in apps.get_app_configs()}
     for role, codes in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role.value)
         perms = []
         for code in codes:
+            if code.split(".")[0] not in present:
+                continue
             app_label, codename = code.split(".")
             perms.append(
                 Permission.objects.get(content_type__app_label=app_label, codename=codename)
