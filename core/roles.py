@@ -28,6 +28,9 @@ _VIEW_ALL = [
     "cases.view_requestitem",
     "cases.view_outcomerecord",
     "cases.view_correspondence",
+    "cases.view_ladderpolicy",
+    "followups.view_composeschedule",
+    "metrics.view_figures",
 ]
 _OFFICER = [
     *_VIEW_ALL,
@@ -58,6 +61,11 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.hold_item",
         "cases.approve_request",
         "cases.change_removalrequest",
+        "cases.add_ladderpolicy",
+        "cases.change_ladderpolicy",
+        "cases.delete_ladderpolicy",
+        "followups.change_composeschedule",
+        "metrics.refresh_snapshot",
     ],
     Role.ANALYST: _VIEW_ALL,
     Role.ADMIN: [],  # admins are superusers; the group marks them in lists

@@ -1,0 +1,216 @@
+"""Recomputing the compliance snapshot (nightly job, the supervisor's button, the command).
+
+``snapshot_refresh`` computes every stored figure with ``compliance_figures``
+(the same selector the live pages use, so a snapshot row always equals the live
+figure as of its ``computed_at``), writes the new set beside the current one and
+makes it current in the same transaction. Readers keep seeing the previous set
+until the new one is complete; two refreshes at once queue on an advisory lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from cases.models import RemovalRequest
+from core.audit import audit_record
+from metrics.figures import FIGURE_DEFINITIONS, Figures, MetricFilters
+from metrics.models import (
+    MetricSnapshot,
+    MetricSnapshotRow,
+    SnapshotScope,
+    SnapshotTrigger,
+    SnapshotWindow,
+)
+from metrics.selectors import compliance_figures
+
+# Snapshots kept (the current one and the ones before it, for "what did the
+# dashboard say yesterday?"); older ones are deleted by the refresh.
+SNAPSHOTS_KEPT = 3
+TRAILING_WEEKS = 12
+# pg_advisory_xact_lock key: "metrics snapshot" (any constant unique in the project).
+_LOCK_KEY = 0x6D657472
+
+
+def _definitions_hash() -> str:
+    text = "\n".join("|".join(definition) for definition in FIGURE_DEFINITIONS)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def code_version() -> str:
+    """The deployed code's version: ``DESK_VERSION`` if set (images), else the git commit."""
+    if version := os.environ.get("DESK_VERSION", ""):
+        return version
+    git = Path(__file__).resolve().parent.parent / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head.removeprefix("ref: ")
+            ref_file = git / ref
+            if ref_file.exists():
+                return ref_file.read_text().strip()[:12]
+            for line in (git / "packed-refs").read_text().splitlines():
+                if line.endswith(" " + ref):
+                    return line.split()[0][:12]
+            return "unknown"
+        return head[:12]
+    except OSError:
+        return "unknown"
+
+
+def last_weeks_start(now: datetime, weeks: int = TRAILING_WEEKS) -> date:
+    """Monday of the first of the last ``weeks`` ISO weeks (the current one included)."""
+    today = timezone.localdate(now)
+    return today - timedelta(days=today.weekday(), weeks=weeks - 1)
+
+
+def _rows(
+    snapshot: MetricSnapshot,
+    figures: list[Figures],
+    *,
+    scope: SnapshotScope,
+    window: str = "",
+    period_start: date | None = None,
+) -> list[MetricSnapshotRow]:
+    rows = []
+    for f in figures:
+        week = f.group.get("week")
+        rows.append(
+            MetricSnapshotRow(
+                snapshot=snapshot,
+                scope=scope,
+                window=window,
+                platform_id=f.group.get("platform"),
+                platform_name=f.group.get("platform_name", ""),
+                week=week,
+                period_start=week or period_start,
+                period_end=week + timedelta(days=7) if week else None,
+                requested=f.requested,
+                responded=f.responded,
+                removed=f.removed,
+                verified_removed=f.verified_removed,
+                removed_on_time=f.removed_on_time,
+                overdue_open=f.overdue_open,
+                median_hours_to_response=f.median_hours_to_response,
+                median_hours_to_removal=f.median_hours_to_removal,
+                refusal_breakdown=f.refusal_breakdown,
+            )
+        )
+    return rows
+
+
+def snapshot_build(
+    *, now: datetime, by: Any = None, trigger: str = SnapshotTrigger.COMMAND
+) -> MetricSnapshot:
+    """Compute and store a new current snapshot.
+
+    Call inside a transaction: ``snapshot_refresh`` does; the benchmark calls it
+    inside its own rolled-back one.
+    """
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        # Queue behind a refresh already running (button pressed during the nightly run).
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    everything = MetricFilters()
+    recent = MetricFilters(start=last_weeks_start(now))
+    sources = RemovalRequest.objects.filter(sent_at__isnull=False).aggregate(
+        requests=Count("id"),
+        platforms=Count("platform", distinct=True),
+        first_sent_at=Min("sent_at"),
+        last_sent_at=Max("sent_at"),
+    )
+    snapshot = MetricSnapshot.objects.create(
+        computed_at=now,
+        computed_by=by if getattr(by, "is_authenticated", False) else None,
+        trigger=trigger,
+    )
+    rows: list[MetricSnapshotRow] = []
+    rows += _rows(
+        snapshot,
+        compliance_figures(filters=everything, group_by=("platform", "week"), now=now),
+        scope=SnapshotScope.PLATFORM_WEEK,
+    )
+    rows += _rows(
+        snapshot,
+        compliance_figures(filters=everything, group_by=("week",), now=now),
+        scope=SnapshotScope.WEEK,
+    )
+    totals: dict[str, Figures] = {}
+    for window, filters in (
+        (SnapshotWindow.ALL_TIME, everything),
+        (SnapshotWindow.LAST_12_WEEKS, recent),
+    ):
+        rows += _rows(
+            snapshot,
+            compliance_figures(filters=filters, group_by=("platform",), now=now),
+            scope=SnapshotScope.PLATFORM,
+            window=window,
+            period_start=filters.start,
+        )
+        [totals[window]] = compliance_figures(filters=filters, now=now)
+        rows += _rows(
+            snapshot,
+            [totals[window]],
+            scope=SnapshotScope.TOTAL,
+            window=window,
+            period_start=filters.start,
+        )
+    MetricSnapshotRow.objects.bulk_create(rows, batch_size=2000)
+    snapshot.source = {
+        "filters": "every request item of every sent request (no filter)",
+        "request_items": totals[SnapshotWindow.ALL_TIME].requested,
+        "requests": sources["requests"],
+        "platforms": sources["platforms"],
+        "first_sent_at": sources["first_sent_at"].isoformat() if sources["first_sent_at"] else None,
+        "last_sent_at": sources["last_sent_at"].isoformat() if sources["last_sent_at"] else None,
+        "last_12_weeks_from": recent.start.isoformat() if recent.start else None,
+        "time_zone": str(timezone.get_current_timezone()),
+        "code_version": code_version(),
+        "definitions": _definitions_hash(),
+    }
+    snapshot.row_count = len(rows)
+    snapshot.finished_at = timezone.now()
+    snapshot.duration_ms = int((time.monotonic() - started) * 1000)
+    # Switch: the old set stays current until this statement, inside the same transaction.
+    MetricSnapshot.objects.filter(is_current=True).update(is_current=False)
+    snapshot.is_current = True
+    snapshot.save()
+    stale = MetricSnapshot.objects.order_by("-computed_at", "-id").values_list("id", flat=True)
+    MetricSnapshot.objects.filter(id__in=list(stale[SNAPSHOTS_KEPT:])).delete()
+    audit_record(
+        actor=by,
+        actor_label="" if by else str(SnapshotTrigger(trigger).label),
+        action="metrics.snapshot_refreshed",
+        target=snapshot,
+        new={"rows": snapshot.row_count, "request_items": snapshot.source["request_items"]},
+        extra={"trigger": str(trigger), "computed_at": now.isoformat()},
+    )
+    return snapshot
+
+
+def snapshot_refresh(
+    *, now: datetime | None = None, by: Any = None, trigger: str | None = None
+) -> MetricSnapshot:
+    """Recompute the snapshot now, atomically. ``by`` is the supervisor who pressed the button."""
+    now = now or timezone.now()
+    trigger = trigger or (SnapshotTrigger.BUTTON if by is not None else SnapshotTrigger.COMMAND)
+    with transaction.atomic(durable=True):
+        return snapshot_build(now=now, by=by, trigger=trigger)
+
+
+def snapshot_refresh_job(*, now: datetime) -> dict[str, int]:
+    """The nightly periodic job ``metrics_snapshot`` (scheduling/jobs.py)."""
+    snapshot = snapshot_refresh(now=now, trigger=SnapshotTrigger.NIGHTLY)
+    return {
+        "rows": snapshot.row_count,
+        "request_items": int(snapshot.source.get("request_items", 0)),
+        "duration_ms": snapshot.duration_ms,
+    }
