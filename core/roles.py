@@ -61,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.hold_item",
         "cases.approve_request",
         "cases.change_removalrequest",
+        "scheduling.view_jobrun",
         "cases.add_ladderpolicy",
         "cases.change_ladderpolicy",
         "cases.delete_ladderpolicy",

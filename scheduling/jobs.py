@@ -22,14 +22,14 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from scheduling.models import JobOutcome, JobRun
+from scheduling.models import JobOutcome, JobRun, TaskFailure
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def every_minutes(minutes: int) -> PeriodFunction:
     """Periods of ``minutes`` minutes, aligned on the hour (UTC)."""
 
     def period(now: datetime) -> datetime:
-        start = now.astimezone(timezone.UTC).replace(second=0, microsecond=0)
+        start = now.astimezone(UTC).replace(second=0, microsecond=0)
         return start - timedelta(minutes=start.minute % minutes)
 
     return period
@@ -209,7 +209,10 @@ FAILED_JOB_RUNS_KEEP_DAYS = 90
 
 
 def job_runs_prune(*, now: datetime) -> dict[str, int]:
-    """Every minute's sweep leaves a row; keep two weeks of them (failures: 90 days)."""
+    """Every minute's sweep leaves a row; keep two weeks of them (failures: 90 days).
+
+    Recorded task failures are kept as long as failed runs.
+    """
     ok_deleted, _ = (
         JobRun.objects.filter(started_at__lt=now - timedelta(days=JOB_RUNS_KEEP_DAYS))
         .exclude(outcome=JobOutcome.FAILED)
@@ -219,4 +222,7 @@ def job_runs_prune(*, now: datetime) -> dict[str, int]:
         started_at__lt=now - timedelta(days=FAILED_JOB_RUNS_KEEP_DAYS),
         outcome=JobOutcome.FAILED,
     ).delete()
-    return {"deleted": ok_deleted + failed_deleted}
+    task_failures_deleted, _ = TaskFailure.objects.filter(
+        occurred_at__lt=now - timedelta(days=FAILED_JOB_RUNS_KEEP_DAYS)
+    ).delete()
+    return {"deleted": ok_deleted + failed_deleted, "task_failures_deleted": task_failures_deleted}

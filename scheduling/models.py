@@ -50,3 +50,29 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} for {self.period_start:%Y-%m-%d %H:%M}: {self.outcome}"
+
+
+class TaskFailure(models.Model):
+    """A Celery task that raised, recorded from the ``task_failure`` signal for the health page.
+
+    Only what identifies the failure is kept: the task's name and id and the
+    exception. Never its arguments, which may carry addresses or message text.
+    """
+
+    task_name = models.CharField(max_length=200)
+    task_id = models.CharField(max_length=200, blank=True)
+    exception_type = models.CharField(max_length=200)
+    message = models.TextField(blank=True)
+    hostname = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            # Health page: the latest failures; pruning: the oldest.
+            models.Index(fields=["-occurred_at"], name="task_failure_latest_idx"),
+        ]
+
+    def __str__(self) -> str:
+        when = f"{self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.task_name} failed at {when}: {self.exception_type}"

@@ -184,6 +184,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": 900,
     "unacked_restore_interval": 2,
     "unacked_restore_throttle": 1,
+    # A Redis that is down or hung must fail a publish in seconds, not hang the
+    # web request that approved a request (the ledger row stays pending and the
+    # sweeper enqueues it later). BRPOP itself waits 1 s, well inside these.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+}
+# Publishing retries a little (a restarted Redis leaves dead pooled connections
+# behind, and the retry reconnects) but gives up fast; see notifications' _enqueue_delivery.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
 }
 # Beat only ticks: each tick asks scheduling.jobs whether that job's period is
 # due and runs it at most once per period (a unique row per job and period), so
@@ -213,6 +227,9 @@ if _REDIS_URL.startswith(("redis://", "rediss://")):
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _REDIS_URL,
+            # The portal counts bad tokens here and fails open when Redis is away;
+            # it must find that out quickly rather than hold the operator's page.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
