@@ -7,6 +7,7 @@ from platforms import views
 app_name = "platforms"
 urlpatterns = [
     path("", views.platform_list, name="list"),
+    path("export.csv", views.platform_export, name="export"),
     path("new/", views.platform_create_view, name="create"),
     path("<int:pk>/", views.platform_detail_view, name="detail"),
     path("<int:pk>/edit/", views.platform_edit, name="edit"),

@@ -7,6 +7,7 @@ from cases.views import approvals, intake, items
 app_name = "items"
 urlpatterns = [
     path("", items.item_list, name="list"),
+    path("export.csv", items.item_export, name="export"),
     path("intake/", intake.intake, name="intake"),
     path("intake/one/", intake.intake_single, name="intake_single"),
     path("intake/csv/", intake.intake_csv, name="intake_csv"),

@@ -5,6 +5,7 @@ from cases.views import requests as views
 app_name = "requests"
 urlpatterns = [
     path("", views.request_list, name="list"),
+    path("export.csv", views.request_export, name="export"),
     path("compose/", views.request_compose_view, name="compose"),
     path("<int:pk>/", views.request_detail_view, name="detail"),
     path("<int:pk>/submit/", views.request_submit_view, name="submit"),
