@@ -28,6 +28,7 @@ _VIEW_ALL = [
     "cases.view_requestitem",
     "cases.view_outcomerecord",
     "cases.view_correspondence",
+    "verification.view_urlcheck",
     "cases.view_ladderpolicy",
     "followups.view_composeschedule",
     "metrics.view_figures",
@@ -51,6 +52,7 @@ _OFFICER = [
     "cases.add_evidence",
     "cases.add_correspondence",
     "cases.compose_request",
+    "verification.request_check",
     "cases.record_outcome",
 ]
 ROLE_PERMISSIONS: dict[Role, list[str]] = {

@@ -365,3 +365,26 @@ class PortalLinkFactory(DjangoModelFactory):
     token_hash = factory.Sequence(lambda n: hashlib.sha256(f"token-{n}".encode()).hexdigest())
     created_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda o: o.created_at + timedelta(days=30))
+
+
+# --- verification -------------------------------------------------------------------
+
+from verification.models import UrlCheck  # noqa: E402  (appended section; see module doc)
+
+
+class UrlCheckFactory(DjangoModelFactory):
+    """A check that found the item's URL gone (404). Does not touch Item.verification:
+    use verification.services.url_check_record for that."""
+
+    class Meta:
+        model = UrlCheck
+
+    item = factory.SubFactory(ItemFactory, approved=True)
+    checked_at = factory.LazyFunction(timezone.now)
+    classification = "gone"
+    reason = "404"
+    http_status = 404
+    url = factory.SelfAttribute("item.url_normalised")
+    final_url = factory.SelfAttribute("url")
+    content_sha256 = hashlib.sha256(b"<title>Gone</title>").hexdigest()
+    content_length = len(b"<title>Gone</title>")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
 from django.utils import timezone
 
 from cases.models import (
@@ -19,6 +19,7 @@ from cases.models import (
     RemovalRequest,
     RequestItem,
     RequestState,
+    VerificationStatus,
 )
 
 LIST_LIMIT = 10
@@ -41,6 +42,7 @@ class Dashboard:
     threat_to_life_items: list[Item]
     clarification_lines: list[RequestItem]
     contradictions: list[Any] = field(default_factory=list)
+    contradiction_count: int = 0
     week: WeekCounts = field(default_factory=WeekCounts)
     week_start: datetime | None = None
 
@@ -76,10 +78,34 @@ def threat_to_life_items_qs() -> QuerySet[Item]:
     )
 
 
+def contradiction_q() -> Q:
+    """A request line whose operator says removed while the URL, checked since, is live.
+
+    Only checks made at or after the answer count: a check from before the claim
+    says nothing about it. (Item.verification is kept by the verification app.)
+    """
+    return Q(
+        outcome__in=REMOVAL_OUTCOMES,
+        item__verification=VerificationStatus.LIVE,
+        item__verified_at__gte=F("outcome_at"),
+    )
+
+
+def contradiction_lines_qs() -> QuerySet[RequestItem]:
+    return RequestItem.objects.filter(contradiction_q())
+
+
 def dashboard_for(user: Any, *, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
     week_start = start_of_week(now)
     overdue = overdue_requests_qs(now)
+    # The first page and the total in one query: the window counts before LIMIT.
+    contradictions = list(
+        contradiction_lines_qs()
+        .select_related("request__platform", "item")
+        .annotate(total=Window(Count("id")))
+        .order_by("-item__verified_at", "-id")[:LIST_LIMIT]
+    )
     return Dashboard(
         items_awaiting_approval=Item.objects.filter(status=ItemStatus.PENDING_APPROVAL)
         .exclude(created_by=user)
@@ -101,6 +127,8 @@ def dashboard_for(user: Any, *, now: datetime | None = None) -> Dashboard:
             .select_related("request__platform", "item")
             .order_by("outcome_at")[:LIST_LIMIT]
         ),
+        contradictions=contradictions,
+        contradiction_count=contradictions[0].total if contradictions else 0,
         week=_week_counts(week_start),
         week_start=week_start,
     )

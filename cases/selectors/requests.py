@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +31,7 @@ from cases.models import (
     RequestItem,
     RequestState,
 )
-from cases.selectors.dashboard import overdue_requests_qs
+from cases.selectors.dashboard import contradiction_q, overdue_requests_qs
 from cases.services.outcomes import ANSWERABLE_STATES
 from cases.services.requests import items_ready_to_send
 from core.audit import audit_history
@@ -227,7 +235,12 @@ def request_for_detail(pk: Any) -> RemovalRequest:
 
 def request_detail(request: RemovalRequest) -> RequestDetail:
     """Everything the request page shows: facts, lines with outcomes, and the timeline."""
-    lines = list(request.lines.select_related("item").order_by("id"))
+    lines = list(
+        request.lines.select_related("item")
+        # "Operator says removed, URL still live": flagged per line on the page.
+        .annotate(contradicted=ExpressionWrapper(contradiction_q(), output_field=BooleanField()))
+        .order_by("id")
+    )
     contacts = list(request.contacts.select_related("platform").order_by("-is_primary", "id"))
     correspondence = list(
         # The raw MIME can be large; the page shows the text, not the bytes.

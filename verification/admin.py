@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from verification.models import UrlCheck
+
+
+@admin.register(UrlCheck)
+class UrlCheckAdmin(admin.ModelAdmin):
+    """Read-only: a check is a record of what was seen, never edited."""
+
+    list_display = ("item", "checked_at", "classification", "reason", "http_status", "trigger")
+    list_filter = ("classification", "trigger", "reason")
+    search_fields = ("url", "final_url", "item__url_normalised")
+    date_hierarchy = "checked_at"
+    list_select_related = ("item",)
+    raw_id_fields = ("item",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

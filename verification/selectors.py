@@ -1,0 +1,124 @@
+"""What the verifier checks next, and the reads of the verification pages.
+
+Three kinds of item are checked (docs/decisions/0010):
+
+1. claimed removals — the latest outcome of one of its request lines is removed,
+   access_disabled or already_gone;
+2. no-response items — the deadline passed without an answer (is it still up?);
+3. a random sample of items believed live (sent, no removal claimed), so that a
+   platform that removes silently, or a checker that calls everything live, shows.
+
+Claims (1 and 2) follow a recheck schedule: checked at once after the claim,
+then every VERIFICATION_RECHECK_HOURS while not gone, every
+VERIFICATION_RECHECK_GONE_DAYS once gone (content comes back), for
+VERIFICATION_WATCH_DAYS after the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from cases.models import (
+    REMOVAL_OUTCOMES,
+    Item,
+    Outcome,
+    RequestItem,
+    VerificationStatus,
+)
+from verification.models import UrlCheck
+
+CLAIM_OUTCOMES = (*REMOVAL_OUTCOMES, Outcome.NO_RESPONSE)
+# The random sample is drawn from this many times its size of the least recently
+# checked candidates, so ORDER BY random() never sorts the whole table.
+SAMPLE_POOL_FACTOR = 10
+HISTORY_LIMIT = 200
+
+
+def _claim_lines(now: datetime) -> QuerySet[RequestItem]:
+    horizon = now - timedelta(days=settings.VERIFICATION_WATCH_DAYS)
+    return RequestItem.objects.filter(
+        item=OuterRef("pk"), outcome__in=CLAIM_OUTCOMES, outcome_at__gte=horizon
+    )
+
+
+def claims_due_qs(*, now: datetime) -> QuerySet[Item]:
+    """Items with a removal or no-response claim whose next check is due."""
+    lines = _claim_lines(now)
+    not_checked_since_claim = Q(verified_at__isnull=True) | Exists(
+        lines.filter(outcome_at__gt=OuterRef("verified_at"))
+    )
+    gone = Q(verification=VerificationStatus.GONE)
+    stale = (
+        ~gone & Q(verified_at__lte=now - timedelta(hours=settings.VERIFICATION_RECHECK_HOURS))
+    ) | (gone & Q(verified_at__lte=now - timedelta(days=settings.VERIFICATION_RECHECK_GONE_DAYS)))
+    return Item.objects.filter(Exists(lines)).filter(not_checked_since_claim | stale)
+
+
+def sample_candidates_qs(*, now: datetime) -> QuerySet[Item]:
+    """Items sent to a platform, no removal or no-response claimed, not checked lately."""
+    sent = RequestItem.objects.filter(item=OuterRef("pk"), request__sent_at__isnull=False)
+    claimed = RequestItem.objects.filter(item=OuterRef("pk"), outcome__in=CLAIM_OUTCOMES)
+    recently = now - timedelta(days=settings.VERIFICATION_SAMPLE_AFTER_DAYS)
+    return (
+        Item.objects.filter(Exists(sent))
+        .exclude(Exists(claimed))
+        .exclude(verification=VerificationStatus.GONE)
+        .filter(Q(verified_at__isnull=True) | Q(verified_at__lte=recently))
+    )
+
+
+def verification_batch(
+    *, now: datetime, batch: int | None = None, sample: int | None = None
+) -> list[Item]:
+    """The items one sweep checks: due claims first (oldest check first), then the sample."""
+    batch = settings.VERIFICATION_BATCH if batch is None else batch
+    sample = min(settings.VERIFICATION_SAMPLE_SIZE if sample is None else sample, batch)
+    claims = list(
+        claims_due_qs(now=now)
+        .only("id", "url_normalised", "verification", "verified_at")
+        .order_by(F("verified_at").asc(nulls_first=True), "id")[: batch - sample]
+    )
+    sample = min(sample, batch - len(claims))
+    if sample <= 0:
+        return claims
+    pool = (
+        sample_candidates_qs(now=now)
+        .order_by(F("verified_at").asc(nulls_first=True), "id")
+        .values("pk")[: sample * SAMPLE_POOL_FACTOR]
+    )
+    sampled = list(
+        Item.objects.filter(pk__in=Subquery(pool))
+        .only("id", "url_normalised", "verification", "verified_at")
+        .order_by("?")[:sample]
+    )
+    return claims + sampled
+
+
+def verification_backlog_count(*, now: datetime) -> int:
+    """Claimed removals and no-response items whose check is due (the health page)."""
+    return claims_due_qs(now=now).count()
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemChecks:
+    item: Item
+    checks: list[UrlCheck]
+    total: int
+
+
+def item_for_checks(pk: int) -> Item:
+    return get_object_or_404(Item.objects.select_related("platform"), pk=pk)
+
+
+def item_checks(item: Item) -> ItemChecks:
+    """An item's checks, newest first (the latest HISTORY_LIMIT), in two queries."""
+    rows = UrlCheck.objects.filter(item=item).order_by("-checked_at", "-id")
+    return ItemChecks(item=item, checks=list(rows[:HISTORY_LIMIT]), total=rows.count())
