@@ -11,6 +11,7 @@ from cases.models import (
     Hold,
     Item,
     ItemReferral,
+    LadderPolicy,
     OutcomeRecord,
     RemovalRequest,
     RequestItem,
@@ -158,3 +159,21 @@ class CorrespondenceAdmin(admin.ModelAdmin):
     list_select_related = ("request",)
     readonly_fields = ("raw_sha256", "message_id", "created_at")
     date_hierarchy = "created_at"
+
+
+@admin.register(LadderPolicy)
+class LadderPolicyAdmin(admin.ModelAdmin):
+    """Supervisors edit ladders on /follow-ups/ (validated there); the admin is for repairs."""
+
+    list_display = (
+        "request_type",
+        "platform",
+        "first_reminder_after",
+        "second_reminder_after",
+        "escalate_after",
+        "deadline_after",
+        "updated_at",
+    )
+    list_filter = ("request_type",)
+    list_select_related = ("platform",)
+    raw_id_fields = ("platform", "updated_by")

@@ -335,6 +335,15 @@ class RemovalRequest(models.Model):
     # Follow-ups are data: the sweeper claims rows whose time has come.
     next_followup_at = models.DateTimeField(null=True, blank=True)
     followup_stage = models.PositiveSmallIntegerField(default=0)
+    # A notice to an upstream provider (hosting, CDN, registrar) drafted when the
+    # ladder escalated the original request (cases.services.ladder).
+    escalated_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="upstream_notices",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -369,6 +378,13 @@ class RemovalRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(deadline__isnull=True) | Q(deadline__gt=F("sent_at")),
                 name="request_deadline_after_sending",
+            ),
+            # One live upstream notice per escalated request and provider, so a
+            # sweeper that retries an escalation never drafts a second one.
+            models.UniqueConstraint(
+                fields=["escalated_from", "platform"],
+                condition=Q(escalated_from__isnull=False) & ~Q(state=RequestState.CANCELLED),
+                name="request_one_upstream_notice_per_provider",
             ),
         ]
         permissions = [
@@ -581,3 +597,84 @@ class Correspondence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} {self.get_channel_display()}: {self.subject}"
+
+
+class LadderStep(models.IntegerChoices):
+    """The rungs of the follow-up ladder, in order. ``followup_stage`` is the last rung done."""
+
+    FIRST_REMINDER = 1, _("First reminder")
+    SECOND_REMINDER = 2, _("Second reminder")
+    ESCALATION = 3, _("Escalation")
+    DEADLINE = 4, _("Deadline")
+
+
+class LadderPolicy(models.Model):
+    """The follow-up ladder for one request type, as a default or for one platform.
+
+    Times are durations. The first reminder counts from sending (empty: the
+    platform's response target, referrals only); the later rungs count from the
+    first reminder. A removal order's deadline is the law's
+    (REMOVAL_ORDER_DEADLINE_HOURS), never a setting, so ``deadline_after`` is
+    empty for removal orders and required for referrals. Validated with clear
+    messages in ``cases.services.ladder``; the checks below hold the invariants.
+    """
+
+    request_type = models.CharField(max_length=16, choices=RequestType.choices)
+    # Empty: the default for the request type.
+    platform = models.ForeignKey(
+        Platform, null=True, blank=True, on_delete=models.CASCADE, related_name="ladder_policies"
+    )
+    first_reminder_after = models.DurationField(null=True, blank=True)
+    second_reminder_after = models.DurationField()
+    escalate_after = models.DurationField()
+    deadline_after = models.DurationField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["request_type", "platform__name", "id"]
+        verbose_name_plural = "ladder policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_type", "platform"],
+                condition=Q(platform__isnull=False),
+                name="ladder_policy_one_per_platform",
+            ),
+            models.UniqueConstraint(
+                fields=["request_type"],
+                condition=Q(platform__isnull=True),
+                name="ladder_policy_one_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_reminder_after__isnull=True)
+                | Q(first_reminder_after__gt=timedelta(0)),
+                name="ladder_first_reminder_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(second_reminder_after__gt=timedelta(0))
+                & Q(escalate_after__gte=F("second_reminder_after")),
+                name="ladder_steps_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(deadline_after__isnull=True)
+                | Q(deadline_after__gte=F("escalate_after")),
+                name="ladder_deadline_after_escalation",
+            ),
+            # Referrals: a deadline from the policy; removal orders: the law's, and a
+            # first reminder that cannot depend on a response target in days.
+            models.CheckConstraint(
+                condition=(Q(request_type=RequestType.REFERRAL) & Q(deadline_after__isnull=False))
+                | (
+                    Q(request_type=RequestType.REMOVAL_ORDER)
+                    & Q(deadline_after__isnull=True)
+                    & Q(first_reminder_after__isnull=False)
+                ),
+                name="ladder_deadline_by_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.platform.name if self.platform is not None else "default"
+        return f"{RequestType(self.request_type).label} ladder ({scope})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.models import AuditEvent
+from core.models import Alert, AuditEvent
 
 
 @admin.register(AuditEvent)
@@ -24,3 +24,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "title", "permission", "dismissed_at", "dismissed_by")
+    list_filter = ("permission",)
+    search_fields = ("title", "message", "key")
+    list_select_related = ("dismissed_by",)
+    raw_id_fields = ("dismissed_by",)

@@ -38,3 +38,46 @@ class AuditEvent(models.Model):
         who = self.actor or self.actor_label or "system"
         when = f"{self.created_at:%Y-%m-%d %H:%M}"
         return f"{when} {who} {self.action} {self.target_type}#{self.target_id}"
+
+
+class Alert(models.Model):
+    """Something staff must look at, shown on the dashboard until someone dismisses it.
+
+    Addressed by permission (e.g. ``cases.approve_request`` for supervisors) rather
+    than by user, so whoever holds the role sees it. ``key`` makes raising the same
+    alert twice (a retried sweep, a weekly job run again) a no-op while it is open.
+    """
+
+    permission = models.CharField(max_length=100)
+    title = models.CharField(max_length=300)
+    message = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(dismissed_at__isnull=True) & ~models.Q(key=""),
+                name="alert_one_open_per_key",
+            ),
+        ]
+        indexes = [
+            # The dashboard panel: open alerts, newest first.
+            models.Index(
+                fields=["-created_at"],
+                condition=models.Q(dismissed_at__isnull=True),
+                name="alert_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

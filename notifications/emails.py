@@ -224,3 +224,131 @@ class StoredEmailMessage(EmailMessage):
 
     def message(self) -> _FrozenMIME:
         return _FrozenMIME(self.raw)
+
+
+REMINDER_TEXT_TEMPLATE = "notifications/email/reminder.txt"
+REMINDER_HTML_TEMPLATE = "notifications/email/reminder.html"
+
+
+def build_reminder_email(
+    request: RemovalRequest,
+    contact: Contact,
+    *,
+    open_urls: list[str],
+    number: int,
+    portal_url: str = "",
+) -> EmailMultiAlternatives:
+    """Reminder ``number`` (1 or 2) of the follow-up ladder, in the contact's language.
+
+    Same reference in the subject and the same reply address as the request, so an
+    answer to it lands on the request; lists only the URLs still without an answer.
+    """
+    language = contact.effective_language
+    with translation.override(language):
+        deadline_utc, deadline_local = format_deadline(request.deadline)
+        lines = [
+            EmailLine(
+                number=position,
+                url=url,
+                category="",
+                is_web=url.startswith(("https://", "http://")),
+            )
+            for position, url in enumerate(open_urls, start=1)
+        ]
+        context = {
+            "unit_name": settings.UNIT_NAME,
+            "unit_email": settings.UNIT_EMAIL,
+            "reference": request.reference,
+            "platform_name": request.platform.name,
+            "contact_name": contact.name,
+            "is_removal_order": request.request_type == RequestType.REMOVAL_ORDER,
+            "is_second": number >= 2,
+            "sent_at": request.sent_at.strftime("%Y-%m-%d %H:%M UTC") if request.sent_at else "",
+            "deadline_utc": deadline_utc,
+            "deadline_local": deadline_local,
+            "lines": lines,
+            "portal_url": portal_url,
+            "reply_to": reply_address_for(request, contact),
+        }
+        if number >= 2:
+            what = ngettext(
+                "Second reminder: %(count)d URL still without an answer",
+                "Second reminder: %(count)d URLs still without an answer",
+                len(lines),
+            ) % {"count": len(lines)}
+        else:
+            what = ngettext(
+                "Reminder: %(count)d URL still without an answer",
+                "Reminder: %(count)d URLs still without an answer",
+                len(lines),
+            ) % {"count": len(lines)}
+        if request.threat_to_life:
+            what = gettext("URGENT, threat to life: %(what)s") % {"what": what}
+        subject = f"[{request.reference}] {what}"
+        text = render_to_string(REMINDER_TEXT_TEMPLATE, context)
+        html = render_to_string(REMINDER_HTML_TEMPLATE, context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[contact.email],
+        reply_to=[context["reply_to"]],
+        headers={
+            "Message-ID": message_id_for(request),
+            "Content-Language": language,
+            "X-TKD-Reference": request.reference,
+            "X-TKD-Request-Type": request.request_type,
+            "X-TKD-Reminder": str(number),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+ESCALATION_TEMPLATE = "notifications/email/escalation.txt"
+
+
+def build_escalation_email(
+    request: RemovalRequest,
+    *,
+    to_address: str,
+    recipient_name: str,
+    open_urls: list[str],
+    upstream_references: list[str],
+    request_path: str,
+) -> EmailMultiAlternatives:
+    """Tells a supervisor that ``request`` was escalated (unit language, plain text).
+
+    Internal mail: no reply address for the operator, and no portal link.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        deadline_utc, deadline_local = format_deadline(request.deadline)
+        context = {
+            "unit_name": settings.UNIT_NAME,
+            "reference": request.reference,
+            "platform_name": request.platform.name,
+            "recipient_name": recipient_name,
+            "request_type": str(RequestType(request.request_type).label),
+            "deadline_utc": deadline_utc,
+            "deadline_local": deadline_local,
+            "open_urls": open_urls,
+            "upstream_references": upstream_references,
+            "request_path": request_path,
+        }
+        subject = "[{}] {}".format(
+            request.reference,
+            gettext("Escalated: no answer from %(platform)s") % {"platform": request.platform.name},
+        )
+        text = render_to_string(ESCALATION_TEMPLATE, context)
+    return EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[to_address],
+        headers={
+            "Message-ID": message_id_for(request),
+            "Content-Language": settings.LANGUAGE_CODE,
+            "X-TKD-Reference": request.reference,
+            "Auto-Submitted": "auto-generated",
+        },
+    )

@@ -388,3 +388,37 @@ class UrlCheckFactory(DjangoModelFactory):
     final_url = factory.SelfAttribute("url")
     content_sha256 = hashlib.sha256(b"<title>Gone</title>").hexdigest()
     content_length = len(b"<title>Gone</title>")
+
+
+# --- follow-up ladder, alerts, weekly compose schedule (decision 0009) -----------------
+
+
+class LadderPolicyFactory(DjangoModelFactory):
+    """A per-platform referral ladder: reminders at 2 and 3 days, escalation at 4, deadline 6."""
+
+    class Meta:
+        model = "cases.LadderPolicy"
+
+    request_type = RequestType.REFERRAL
+    platform = factory.SubFactory(PlatformFactory)
+    first_reminder_after = timedelta(days=2)
+    second_reminder_after = timedelta(days=1)
+    escalate_after = timedelta(days=2)
+    deadline_after = timedelta(days=4)
+
+
+class AlertFactory(DjangoModelFactory):
+    class Meta:
+        model = "core.Alert"
+
+    permission = "cases.approve_request"
+    title = factory.Sequence(lambda n: f"Alert {n}")
+    message = "Something needs a supervisor."
+
+
+class ComposeScheduleFactory(DjangoModelFactory):
+    class Meta:
+        model = "followups.ComposeSchedule"
+        django_get_or_create = ("id",)
+
+    id = 1

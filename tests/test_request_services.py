@@ -246,6 +246,7 @@ def test_it_flags_a_request_holding_a_threat_to_life_item(alice, platform):
 
 def test_it_composes_one_weekly_draft_per_platform_with_ready_items(platform):
     gab = PlatformFactory(name="Gab")
+    ContactFactory(platform=gab)  # without an active contact: no draft, an alert (0009)
     idle = PlatformFactory(name="Idle")
     ItemFactory(platform=idle)  # awaiting approval: nothing ready
     pastebay_items = [ready_item(platform), ready_item(platform)]
@@ -553,8 +554,10 @@ def test_it_starts_a_referrals_clock_on_the_platforms_response_target(
 
     request.refresh_from_db()
     assert (request.sent_at, request.approved_at) == (MONDAY, MONDAY)
-    assert request.deadline == request.original_deadline == MONDAY + timedelta(days=7)
-    assert request.next_followup_at == request.deadline
+    # The default ladder (decision 0009): deadline 14 days after the 7-day response target,
+    # first reminder at the target.
+    assert request.deadline == request.original_deadline == MONDAY + timedelta(days=21)
+    assert request.next_followup_at == MONDAY + timedelta(days=7)
 
 
 @pytest.mark.parametrize("hours", [1, 24])
@@ -574,7 +577,7 @@ def test_it_sends_at_the_time_given(alice, bob, platform):
     request_mark_sent(request=request, approver=bob, at=MONDAY)
 
     request.refresh_from_db()
-    assert (request.sent_at, request.deadline) == (MONDAY, MONDAY + timedelta(days=7))
+    assert (request.sent_at, request.deadline) == (MONDAY, MONDAY + timedelta(days=21))
 
 
 # --- TCO Art. 3(2): advance notice before a platform's first removal order -----------

@@ -21,6 +21,8 @@ from cases.models import (
     RequestState,
     VerificationStatus,
 )
+from core.alerts import alerts_open_for
+from core.models import Alert
 
 LIST_LIMIT = 10
 
@@ -45,6 +47,8 @@ class Dashboard:
     contradiction_count: int = 0
     week: WeekCounts = field(default_factory=WeekCounts)
     week_start: datetime | None = None
+    # Open alerts for the user's role (core.alerts): escalations, stuck platforms.
+    alerts: list[Alert] = field(default_factory=list)
 
 
 def start_of_week(now: datetime) -> datetime:
@@ -131,6 +135,7 @@ def dashboard_for(user: Any, *, now: datetime | None = None) -> Dashboard:
         contradiction_count=contradictions[0].total if contradictions else 0,
         week=_week_counts(week_start),
         week_start=week_start,
+        alerts=list(alerts_open_for(user)[:LIST_LIMIT]),
     )
 
 

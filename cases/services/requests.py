@@ -25,6 +25,7 @@ from cases.models import (
     Hold,
     Item,
     ItemStatus,
+    LadderStep,
     LegalBasis,
     Outcome,
     ReferenceCounter,
@@ -33,6 +34,7 @@ from cases.models import (
     RequestState,
     RequestType,
 )
+from cases.selectors.ladder import deadline_offset, ladder_policy_for, rung_times
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
@@ -172,12 +174,15 @@ def request_compose(
 
 
 def requests_compose_weekly(*, composed_by: Any = None) -> list[RemovalRequest]:
-    """One draft referral per platform from all its approved, unsent, unheld items."""
-    platform_ids = items_ready_to_send().order_by().values_list("platform_id", flat=True).distinct()
-    drafts = []
-    for platform in Platform.objects.filter(pk__in=list(platform_ids)).order_by("name"):
-        drafts.append(request_compose(platform=platform, composed_by=composed_by))
-    return drafts
+    """One draft referral per platform from all its approved, unsent, unheld items.
+
+    Where the operator cannot act the drafts go to its upstream providers; where
+    nobody can be written to, supervisors get an alert (cases.services.upstream).
+    """
+    # Imported here: upstream builds on this module's composing functions.
+    from cases.services.upstream import requests_compose_weekly_run
+
+    return requests_compose_weekly_run(composed_by=composed_by).all_drafts
 
 
 def _check_tco_advance_notice(platform: Platform) -> None:
@@ -230,10 +235,10 @@ def request_cancel(*, request: RemovalRequest, by: Any, reason: str) -> RemovalR
 
 
 def deadline_for(request: RemovalRequest, *, sent_at: datetime) -> datetime:
-    """Removal orders run 24/7 on hours; referrals on the platform's response target in days."""
-    if request.request_type == RequestType.REMOVAL_ORDER:
-        return sent_at + timedelta(hours=settings.REMOVAL_ORDER_DEADLINE_HOURS)
-    return sent_at + timedelta(days=request.platform.response_target_days)
+    """The ladder's deadline (cases.selectors.ladder): a removal order's is the law's,
+    24/7 on hours; a referral's counts from the platform's response target in days."""
+    policy = ladder_policy_for(request_type=request.request_type, platform=request.platform)
+    return sent_at + deadline_offset(policy, request.platform)
 
 
 @transaction.atomic
@@ -273,8 +278,9 @@ def request_mark_sent(
     request.approved_at = sent_at
     request.sent_at = sent_at
     request.deadline = request.original_deadline = deadline_for(request, sent_at=sent_at)
-    # Until the follow-up ladder says otherwise, the next thing due is the deadline.
-    request.next_followup_at = request.deadline
+    # Follow-ups are data: the sweeper (followups) picks the request up at its first rung.
+    request.followup_stage = 0
+    request.next_followup_at = rung_times(request)[LadderStep.FIRST_REMINDER]
     request.save()
     return request
 

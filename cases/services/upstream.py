@@ -1,0 +1,181 @@
+"""Notices to upstream providers (hosting, CDN, registrar), and the weekly compose that
+sends a platform's items there when its operator cannot act (DESIGN §3, Platform).
+
+An upstream notice is an ordinary referral to the provider's platform, drafted
+by the system and left awaiting approval: it follows the same four-eyes
+approve-and-send flow as any request. It carries the original items (whose
+``platform`` stays the operator's), so it is composed here rather than by
+``request_compose``, which only takes a platform's own ready items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import (
+    Item,
+    RemovalRequest,
+    RequestItem,
+    RequestState,
+    RequestType,
+)
+from cases.services.requests import (
+    _default_legal_basis,
+    items_ready_to_send,
+    request_compose,
+    request_language,
+    request_reference_next,
+)
+from core.alerts import alert_raise
+from core.audit import audit_record
+from platforms.models import Contact, OperatorCanAct, Platform
+
+SUPERVISOR_PERMISSION = "cases.approve_request"
+
+
+def _platform_url(platform: Platform) -> str:
+    return reverse("platforms:detail", args=[platform.pk])
+
+
+def alert_no_contact(platform: Platform, *, why: str) -> None:
+    alert_raise(
+        permission=SUPERVISOR_PERMISSION,
+        title=f"{platform.name} has no active contact",
+        message=f"{why} Add a contact on the platform page, then compose again.",
+        url=_platform_url(platform),
+        target=platform,
+        key=f"platform-no-contact-{platform.pk}",
+    )
+
+
+@transaction.atomic
+def request_compose_upstream(
+    *,
+    provider: Platform,
+    items: Iterable[Item],
+    escalated_from: RemovalRequest | None = None,
+    reason: str,
+) -> RemovalRequest | None:
+    """Draft a referral to ``provider`` for ``items``, awaiting a supervisor's approval.
+
+    Returns None (and alerts supervisors) when the provider has no active contact:
+    a draft nobody can send would only hide the problem. Idempotent per escalated
+    request and provider (a unique constraint backs the check).
+    """
+    chosen = list(items)
+    if not chosen:
+        return None
+    if escalated_from is not None:
+        existing = (
+            RemovalRequest.objects.filter(escalated_from=escalated_from, platform=provider)
+            .exclude(state=RequestState.CANCELLED)
+            .first()
+        )
+        if existing is not None:
+            return existing
+    contacts = list(Contact.objects.filter(platform=provider, is_active=True))
+    if not contacts:
+        alert_no_contact(
+            provider,
+            why=f"A notice to upstream provider {provider.name} could not be drafted ({reason}).",
+        )
+        return None
+    request = RemovalRequest.objects.create(
+        reference=request_reference_next(year=timezone.localdate().year),
+        platform=provider,
+        request_type=RequestType.REFERRAL,
+        legal_basis=_default_legal_basis(RequestType.REFERRAL, chosen),
+        state=RequestState.AWAITING_APPROVAL,
+        language=request_language(provider),
+        threat_to_life=any(item.threat_to_life for item in chosen),
+        escalated_from=escalated_from,
+        notes=reason,
+    )
+    RequestItem.objects.bulk_create([RequestItem(request=request, item=item) for item in chosen])
+    request.contacts.set(contacts)
+    audit_record(
+        actor=None,
+        actor_label="system",
+        action="request.upstream_notice_drafted",
+        target=request,
+        new={
+            "items": len(chosen),
+            "provider": provider.pk,
+            "escalated_from": escalated_from.pk if escalated_from else None,
+        },
+        extra={"reason": reason},
+    )
+    return request
+
+
+def upstream_providers_of(platform: Platform) -> list[Platform]:
+    providers = Platform.objects.filter(downstream_links__platform=platform).distinct()
+    return list(providers.order_by("name"))
+
+
+@dataclass
+class WeeklyComposeResult:
+    drafts: list[RemovalRequest] = field(default_factory=list)
+    # Notices to upstream providers of platforms whose operator cannot act.
+    upstream_drafts: list[RemovalRequest] = field(default_factory=list)
+    # Operator cannot act and no upstream provider is known: the items are stuck.
+    stuck_platforms: list[Platform] = field(default_factory=list)
+    # No active contact: nothing drafted, supervisors alerted.
+    platforms_without_contact: list[Platform] = field(default_factory=list)
+
+    @property
+    def all_drafts(self) -> list[RemovalRequest]:
+        return [*self.drafts, *self.upstream_drafts]
+
+
+def requests_compose_weekly_run(*, composed_by: Any = None) -> WeeklyComposeResult:
+    """One draft per platform from its ready items; upstream notices where the operator
+    cannot act; an alert (and nothing drafted) where nobody could be sent anything."""
+    result = WeeklyComposeResult()
+    platform_ids = items_ready_to_send().order_by().values_list("platform_id", flat=True).distinct()
+    for platform in Platform.objects.filter(pk__in=list(platform_ids)).order_by("name"):
+        if platform.operator_can_act == OperatorCanAct.NO:
+            _compose_for_upstream(platform, result)
+        elif not platform.contacts.filter(is_active=True).exists():
+            alert_no_contact(platform, why="Its approved items were not put in a weekly request.")
+            result.platforms_without_contact.append(platform)
+        else:
+            result.drafts.append(request_compose(platform=platform, composed_by=composed_by))
+    return result
+
+
+@transaction.atomic
+def _compose_for_upstream(platform: Platform, result: WeeklyComposeResult) -> None:
+    items = list(
+        items_ready_to_send()
+        .filter(platform=platform)
+        .select_for_update(of=("self",))
+        .order_by("created_at", "id")
+    )
+    providers = upstream_providers_of(platform)
+    if not providers:
+        alert_raise(
+            permission=SUPERVISOR_PERMISSION,
+            title=f"{platform.name}: its operator cannot act and it has no upstream provider",
+            message=(
+                f"{len(items)} approved item(s) cannot be sent anywhere. Record its hosting "
+                "provider, CDN or registrar on the platform page."
+            ),
+            url=_platform_url(platform),
+            target=platform,
+            key=f"platform-stuck-{platform.pk}",
+        )
+        result.stuck_platforms.append(platform)
+        return
+    reason = f"The operator of {platform.name} cannot act on content; notice to its provider."
+    drafted = [
+        request_compose_upstream(provider=provider, items=items, reason=reason)
+        for provider in providers
+    ]
+    result.upstream_drafts.extend(draft for draft in drafted if draft is not None)

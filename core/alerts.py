@@ -1,0 +1,66 @@
+"""Raising and dismissing staff alerts (core.models.Alert), and reading the open ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.errors import IllegalTransition, PermissionRefused
+from core.models import Alert
+
+
+def alert_raise(
+    *,
+    permission: str,
+    title: str,
+    message: str = "",
+    url: str = "",
+    target: models.Model | None = None,
+    key: str = "",
+) -> Alert:
+    """Open an alert for holders of ``permission``; with ``key``, at most one open at a time."""
+    if key:
+        existing = Alert.objects.filter(key=key, dismissed_at__isnull=True).first()
+        if existing is not None:
+            return existing
+    fields = {
+        "permission": permission,
+        "title": title[:300],
+        "message": message,
+        "url": url,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": str(target.pk) if target is not None else "",
+        "key": key,
+    }
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(**fields)
+    except IntegrityError:
+        # Raised by someone else between our check and our insert: theirs is ours.
+        return Alert.objects.get(key=key, dismissed_at__isnull=True)
+
+
+def alerts_open_for(user: Any) -> QuerySet[Alert]:
+    """Open alerts addressed to a permission ``user`` holds (one query once perms are cached)."""
+    perms = user.get_all_permissions() if user.is_authenticated else set()
+    if getattr(user, "is_superuser", False):
+        return Alert.objects.filter(dismissed_at__isnull=True)
+    return Alert.objects.filter(dismissed_at__isnull=True, permission__in=sorted(perms))
+
+
+@transaction.atomic
+def alert_dismiss(*, alert: Alert, by: Any) -> Alert:
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.dismissed_at is not None:
+        raise IllegalTransition("This alert was already dismissed.")
+    if not by.has_perm(alert.permission):
+        raise PermissionRefused("This alert is not addressed to your role.")
+    alert.dismissed_at = timezone.now()
+    alert.dismissed_by = by
+    alert.save(update_fields=["dismissed_at", "dismissed_by"])
+    audit_record(actor=by, action="alert.dismissed", target=alert, extra={"title": alert.title})
+    return alert
