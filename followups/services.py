@@ -194,7 +194,7 @@ def _move_on(
             old={"stage": from_stage},
             new={
                 "stage": to_stage,
-                "rung": LadderStep(to_stage).label,
+                "rung": LadderStep(to_stage).name.lower(),
                 "next_at": next_at.isoformat() if next_at else None,
             },
         )

@@ -11,8 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Least
+from django.utils import timezone
 
-from cases.models import LadderPolicy, RequestType
+from cases.models import OPEN_REQUEST_STATES, LadderPolicy, RemovalRequest, RequestType
 from cases.selectors.ladder import legal_deadline
 from core.access import require_permission
 from core.audit import audit_record
@@ -128,6 +131,7 @@ def ladder_policy_save(
     policy = (
         LadderPolicy.objects.select_for_update()
         .filter(request_type=request_type, platform=platform)
+        .order_by("pk")  # the default ordering joins platforms, which FOR UPDATE refuses
         .first()
     )
     if policy is None:
@@ -147,6 +151,7 @@ def ladder_policy_save(
             policy.save()
     except IntegrityError as error:  # a concurrent save of the same scope, or a bypassed rule
         raise DomainError(f"This ladder could not be saved: {error}") from error
+    _reevaluate_open_requests(policy)
     audit_record(
         actor=by,
         action="ladder_policy.created" if old is None else "ladder_policy.changed",
@@ -165,7 +170,33 @@ def ladder_policy_delete(*, by: Any, policy: LadderPolicy) -> None:
         raise DomainError("The default ladder of a request type cannot be removed; change it.")
     old = _snapshot(policy)
     audit_record(actor=by, action="ladder_policy.deleted", target=policy, old=old)
+    _reevaluate_open_requests(policy)
     policy.delete()
+
+
+def _reevaluate_open_requests(policy: LadderPolicy) -> int:
+    """Make the open requests this ladder governs due now, so the sweeper recomputes
+    their next rung from the new steps (it reschedules a rung that is not due yet).
+
+    One UPDATE, whatever the number of requests; the deadlines are not touched.
+    """
+    governed = RemovalRequest.objects.filter(
+        state__in=OPEN_REQUEST_STATES,
+        request_type=policy.request_type,
+        next_followup_at__isnull=False,
+    )
+    if policy.platform_id is not None:
+        governed = governed.filter(platform_id=policy.platform_id)
+    else:
+        overridden = LadderPolicy.objects.filter(
+            request_type=policy.request_type, platform__isnull=False
+        ).values("platform_id")
+        governed = governed.exclude(platform_id__in=overridden)
+    return governed.update(
+        next_followup_at=Least(
+            F("next_followup_at"), Value(timezone.now(), output_field=DateTimeField())
+        )
+    )
 
 
 def _snapshot(policy: LadderPolicy) -> dict[str, Any]:
