@@ -1,0 +1,1 @@
+"""Staff pages of the compliance figures: league table, scorecards, trends, drill-down, report."""

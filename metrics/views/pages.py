@@ -1,0 +1,216 @@
+"""A platform's scorecard and the unit's weekly trends, each with charts and a CSV."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from core.csv_export import csv_response, export_filename
+from core.decorators import staff_view
+from metrics.charts import Chart, Series, bar_chart, line_chart
+from metrics.figures import Figures, MetricFilters
+from metrics.selectors import (
+    compliance_figures,
+    week_group,
+    week_label,
+    weeks_between,
+    with_empty_groups,
+)
+from metrics.views.common import BadFilters, parse_filters, trailing_weeks
+from metrics.views.tables import (
+    FIGURE_COLUMNS,
+    FigureRow,
+    figure_row,
+    figures_csv_header,
+    figures_csv_rows,
+)
+from platforms.models import Platform
+
+SCORECARD_TEMPLATE = "metrics/scorecard.html"
+TRENDS_TEMPLATE = "metrics/trends.html"
+
+
+@dataclass
+class Weekly:
+    """Figures per ISO week of a period, every week listed (empty ones too)."""
+
+    filters: MetricFilters
+    weeks: list[Figures]
+    rows: list[FigureRow]
+
+
+def _weekly(filters: MetricFilters, *, start: date, end: date, now: Any) -> Weekly:
+    period = replace(filters, start=max(filter(None, [filters.start, start])), end=end)
+    found = compliance_figures(filters=period, group_by=("week",), now=now)
+    weeks = with_empty_groups(found, groups=[week_group(m) for m in weeks_between(start, end)])
+    rows = [
+        figure_row(
+            f, label=week_label(f.group["week"]), filters=period, group={"week": f.group["week"]}
+        )
+        for f in weeks
+    ]
+    return Weekly(filters=period, weeks=weeks, rows=rows)
+
+
+def _rate_chart(chart_id: str, title: str, weekly: Weekly) -> Chart:
+    labels = [week_label(f.group["week"]) for f in weekly.weeks]
+    return line_chart(
+        id=chart_id,
+        title=title,
+        description=_(
+            "Removal rate and response rate of the request items sent in each ISO week, "
+            "%(first)s to %(last)s; weeks with nothing sent have no point."
+        )
+        % {"first": labels[0] if labels else "", "last": labels[-1] if labels else ""},
+        x_labels=labels,
+        series=[
+            Series(_("Removal rate"), [f.removal_rate for f in weekly.weeks]),
+            Series(_("Response rate"), [f.response_rate for f in weekly.weeks]),
+        ],
+    )
+
+
+def _verified_chart(chart_id: str, weekly: Weekly) -> Chart:
+    labels = [week_label(f.group["week"]) for f in weekly.weeks]
+    return bar_chart(
+        id=chart_id,
+        title=_("Claimed and verified removals per week"),
+        description=_(
+            "For each ISO week, the items the operator said were removed and the items "
+            "a check found gone."
+        ),
+        x_labels=labels,
+        series=[
+            Series(_("Removed (claimed)"), [f.removed for f in weekly.weeks]),
+            Series(_("Verified gone"), [f.verified_removed for f in weekly.weeks]),
+        ],
+    )
+
+
+def _volume_chart(chart_id: str, weekly: Weekly) -> Chart:
+    labels = [week_label(f.group["week"]) for f in weekly.weeks]
+    return bar_chart(
+        id=chart_id,
+        title=_("Items requested and removed per week"),
+        description=_("For each ISO week, the request items sent and those removed."),
+        x_labels=labels,
+        series=[
+            Series(_("Requested"), [f.requested for f in weekly.weeks]),
+            Series(_("Removed"), [f.removed for f in weekly.weeks]),
+        ],
+    )
+
+
+def _weekly_csv(stem: str, weekly: Weekly, extra: list[Any]) -> HttpResponse:
+    rows = [
+        ([*extra, f.group["week"].isoformat(), week_label(f.group["week"])], f)
+        for f in weekly.weeks
+    ]
+    headers = ["platform"] if extra else []
+    return csv_response(
+        filename=export_filename(stem),
+        header=figures_csv_header([*headers, "week_start", "iso_week"]),
+        rows=figures_csv_rows(rows),
+    )
+
+
+# --- scorecard ----------------------------------------------------------------------------
+
+
+def _scorecard(request: HttpRequest, pk: int) -> tuple[Platform, dict[str, Any]] | HttpResponse:
+    platform = get_object_or_404(Platform, pk=pk)
+    context: dict[str, Any] = {"platform": platform, "columns": FIGURE_COLUMNS}
+    try:
+        parsed = parse_filters(request, template=SCORECARD_TEMPLATE, context=context)
+    except BadFilters as bad:
+        return bad.response
+    now = timezone.now()
+    filters = parsed.filters.narrowed({"platform": platform.pk})
+    [totals] = compliance_figures(filters=filters, now=now)
+    start, end = trailing_weeks(filters)
+    weekly = _weekly(filters, start=start, end=end, now=now)
+    context.update(
+        form=parsed.form,
+        filters=filters,
+        totals=figure_row(totals, label=platform.name, filters=filters, group={}),
+        weekly=weekly,
+        rate_chart=_rate_chart("chart-rates", _("Removal and response rate per week"), weekly),
+        verified_chart=_verified_chart("chart-verified", weekly),
+        export_query=request.GET.urlencode(),
+    )
+    return platform, context
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _scorecard(request, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    return render(request, SCORECARD_TEMPLATE, found[1])
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def scorecard_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _scorecard(request, pk)
+    if isinstance(found, HttpResponse):
+        return found
+    platform, context = found
+    return _weekly_csv(f"scorecard-{platform.pk}", context["weekly"], [platform.name])
+
+
+# --- the unit's weekly trends -----------------------------------------------------------------
+
+
+def _trends(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    context: dict[str, Any] = {"columns": FIGURE_COLUMNS}
+    try:
+        parsed = parse_filters(request, template=TRENDS_TEMPLATE, context=context)
+    except BadFilters as bad:
+        return bad.response
+    filters = parsed.filters
+    if filters.start is not None and filters.end is not None:
+        start, end = filters.start, filters.end
+    else:
+        start, end = trailing_weeks(filters)
+    if len(weeks_between(start, end)) > 160:
+        from core.errors import DomainError
+
+        raise DomainError(_("Trends cover at most 160 weeks; choose a shorter period."))
+    weekly = _weekly(filters, start=start, end=end, now=timezone.now())
+    context.update(
+        form=parsed.form,
+        weekly=weekly,
+        rate_chart=_rate_chart(
+            "chart-unit-rates", _("Unit removal and response rate per week"), weekly
+        ),
+        volume_chart=_volume_chart("chart-unit-volume", weekly),
+        export_query=request.GET.urlencode(),
+    )
+    return context
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def trends(request: HttpRequest) -> HttpResponse:
+    found = _trends(request)
+    if isinstance(found, HttpResponse):
+        return found
+    return render(request, TRENDS_TEMPLATE, found)
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def trends_csv(request: HttpRequest) -> HttpResponse:
+    found = _trends(request)
+    if isinstance(found, HttpResponse):
+        return found
+    return _weekly_csv("unit-weekly-trends", found["weekly"], [])

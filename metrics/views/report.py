@@ -1,0 +1,122 @@
+"""The transparency report for a period: printable HTML, PDF (WeasyPrint) and CSV."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET
+
+from core.csv_export import csv_response, export_filename
+from core.decorators import staff_view
+from metrics.forms import ReportPeriodForm
+from metrics.report import (
+    TransparencyReport,
+    cross_border_rule,
+    report_csv_rows,
+    transparency_report,
+)
+
+logger = logging.getLogger(__name__)
+
+REPORT_TEMPLATE = "metrics/report.html"
+# The PDF's relative links resolve against this made-up origin; the fetcher below maps
+# its /static/ paths to files on disk and refuses everything else (no network, ever).
+_PDF_BASE_URL = "https://desk.invalid/"
+
+
+def _report(request: HttpRequest) -> tuple[ReportPeriodForm, TransparencyReport | None]:
+    form = ReportPeriodForm(request.GET)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    start, end = form.period()
+    return form, transparency_report(start=start, end=end)
+
+
+def _context(form: ReportPeriodForm, report: TransparencyReport | None) -> dict[str, Any]:
+    return {
+        "form": form,
+        "report": report,
+        "cross_border_rule": cross_border_rule(),
+        "error": form.error_text() if report is None else "",
+        "period_query": (
+            f"start={report.start.isoformat()}&end={report.end.isoformat()}" if report else ""
+        ),
+    }
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def report_page(request: HttpRequest) -> HttpResponse:
+    form, report = _report(request)
+    return render(
+        request, REPORT_TEMPLATE, _context(form, report), status=400 if report is None else 200
+    )
+
+
+def local_static_fetcher(url: str) -> dict[str, Any]:
+    """WeasyPrint's url_fetcher: our own static files from disk; anything else is refused."""
+    parts = urlsplit(url)
+    static_prefix = settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/static/"
+    if f"{parts.scheme}://{parts.netloc}/" != _PDF_BASE_URL or not parts.path.startswith(
+        static_prefix
+    ):
+        raise ValueError(f"The report PDF fetches nothing from {url!r}.")
+    relative = parts.path.removeprefix(static_prefix)
+    found = finders.find(relative)
+    if not found or ".." in relative.split("/"):
+        raise ValueError(f"No static file {relative!r}.")
+    path = found if isinstance(found, str) else found[0]
+    with open(path, "rb") as handle:  # noqa: PTH123 - finders return a str path
+        data = handle.read()
+    return {"string": data, "mime_type": mimetypes.guess_type(path)[0] or "text/css"}
+
+
+def render_pdf(html: str) -> bytes:
+    import weasyprint  # heavy (pango); only the PDF view loads it
+
+    return bytes(
+        weasyprint.HTML(
+            string=html, base_url=_PDF_BASE_URL, url_fetcher=local_static_fetcher
+        ).write_pdf()
+    )
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def report_pdf(request: HttpRequest) -> HttpResponse:
+    form, report = _report(request)
+    if report is None:
+        return render(request, REPORT_TEMPLATE, _context(form, report), status=400)
+    html = render_to_string("metrics/report_document.html", _context(form, report), request)
+    started = time.perf_counter()
+    pdf = render_pdf(html)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.info("Transparency report PDF rendered in %.0f ms (%d bytes)", elapsed_ms, len(pdf))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"transparency-report-{report.start.isoformat()}-{report.last_day.isoformat()}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Server-Timing"] = f"pdf;dur={elapsed_ms:.0f}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@staff_view("metrics.view_figures")
+def report_csv(request: HttpRequest) -> HttpResponse:
+    form, report = _report(request)
+    if report is None:
+        return render(request, REPORT_TEMPLATE, _context(form, report), status=400)
+    return csv_response(
+        filename=export_filename(f"transparency-report-{report.start}-{report.last_day}"),
+        header=["section", "figure", "value"],
+        rows=report_csv_rows(report),
+    )
