@@ -1,0 +1,260 @@
+"""The follow-up sweeper: no double reminders, real SMTP, escalation to supervisors and upstream,
+and the weekly compose where the operator cannot act or nobody can be written to."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+
+from cases.models import (
+    CorrespondenceDirection,
+    RemovalRequest,
+    RequestState,
+    RequestType,
+)
+from cases.services.upstream import request_compose_upstream, requests_compose_weekly_run
+from core.models import Alert
+from followups.services import followups_sweep, weekly_compose_job
+from notifications.models import OutboundEmail
+from notifications.services import outbound_email_deliver, request_approve_and_send
+from platforms.models import OperatorCanAct
+from scheduling.jobs import job_run
+from tests.factories import (
+    ContactFactory,
+    ItemFactory,
+    PlatformFactory,
+    UpstreamProviderFactory,
+)
+from tests.test_ladder import DAY, SENT, reminders_of, send, sweep_at
+from tests.test_sending import SinkHandler, smtp  # noqa: F401  (the SMTP sink fixture)
+
+pytestmark = pytest.mark.django_db
+
+S = RequestState
+FIRST_REMINDER = SENT + 7 * DAY
+ESCALATION = SENT + 14 * DAY
+
+
+def provider_of(platform: Any, *, with_contact: bool = True, name: str = "HostCo") -> Any:
+    provider = PlatformFactory(name=name, infrastructure=True, preferred_language="en")
+    if with_contact:
+        ContactFactory(platform=provider, email=f"abuse@{name.lower()}.example", primary=True)
+    UpstreamProviderFactory(platform=platform, provider=provider, role="hosting")
+    return provider
+
+
+def escalate(request: RemovalRequest, time_machine: Any) -> None:
+    for when in (FIRST_REMINDER, SENT + 10 * DAY, ESCALATION):
+        sweep_at(when, time_machine)
+
+
+# --- never twice ----------------------------------------------------------------------------
+
+
+def test_it_sends_a_reminder_once_when_two_sweeps_run(alice, bob, platform, time_machine):
+    request = send(platform, alice, bob, time_machine)
+
+    first = sweep_at(FIRST_REMINDER, time_machine)
+    second = followups_sweep(now=FIRST_REMINDER)
+
+    assert (first.reminders, second.reminders, len(reminders_of(request))) == (1, 0, 1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_skips_a_request_another_sweeper_holds_and_never_doubles_it(
+    alice, bob, platform, time_machine
+):
+    request = send(platform, alice, bob, time_machine)
+    time_machine.move_to(FIRST_REMINDER, tick=False)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_sweeper() -> None:
+        try:
+            with transaction.atomic():
+                RemovalRequest.objects.select_for_update().get(pk=request.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sweeper)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        while_held = followups_sweep(now=FIRST_REMINDER)
+    finally:
+        release.set()
+        thread.join(10)
+    after = followups_sweep(now=FIRST_REMINDER)
+    again = followups_sweep(now=FIRST_REMINDER)
+
+    assert (while_held.reminders, after.reminders, again.reminders) == (0, 1, 0)
+    assert len(reminders_of(request)) == 1
+
+
+# --- the reminder on the wire ---------------------------------------------------------------
+
+
+def test_it_delivers_the_reminder_by_smtp_with_the_open_urls_and_a_portal_link(
+    alice,
+    bob,
+    platform,
+    time_machine,
+    smtp: SinkHandler,  # noqa: F811
+):
+    request = send(platform, alice, bob, time_machine, items=1)
+    url = request.lines.get().item.url_normalised
+    sweep_at(FIRST_REMINDER, time_machine)
+    (reminder,) = reminders_of(request)
+
+    assert outbound_email_deliver(email_id=reminder.pk) == "sent"
+
+    (message,) = smtp.messages()
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert message["Subject"].startswith(f"[{request.reference}] Reminder")
+    assert message["X-TKD-Reminder"] == "1"
+    assert url in body
+    assert "/r/" in body  # the fresh portal link
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+def test_it_emails_supervisors_with_an_address_on_escalation(alice, bob, platform, time_machine):
+    bob.email = "bob@iru.example"
+    bob.save()
+    request = send(platform, alice, bob, time_machine)
+
+    escalate(request, time_machine)
+
+    (email,) = OutboundEmail.objects.filter(request=request, to_address="bob@iru.example")
+    assert email.subject == f"[{request.reference}] Escalated: no answer from PasteBay"
+    assert email.correspondence.direction == CorrespondenceDirection.INTERNAL
+
+
+def test_it_drafts_a_notice_to_each_upstream_provider_on_escalation(
+    alice, bob, platform, time_machine
+):
+    provider = provider_of(platform)
+    request = send(platform, alice, bob, time_machine)
+
+    escalate(request, time_machine)
+
+    (notice,) = RemovalRequest.objects.filter(escalated_from=request)
+    assert (notice.platform, notice.state, notice.request_type) == (
+        provider,
+        S.AWAITING_APPROVAL,
+        RequestType.REFERRAL,
+    )
+    assert set(notice.lines.values_list("item_id", flat=True)) == set(
+        request.lines.values_list("item_id", flat=True)
+    )
+    assert [c.email for c in notice.contacts.all()] == ["abuse@hostco.example"]
+
+
+def test_it_never_drafts_a_second_notice_for_the_same_escalation(
+    alice, bob, platform, time_machine
+):
+    provider = provider_of(platform)
+    request = send(platform, alice, bob, time_machine)
+    escalate(request, time_machine)
+    items = [line.item for line in request.lines.all()]
+
+    again = request_compose_upstream(provider=provider, items=items, escalated_from=request,
+                                     reason="retry")  # fmt: skip
+
+    assert RemovalRequest.objects.filter(escalated_from=request).get() == again
+
+
+def test_it_lets_a_supervisor_send_the_upstream_notice(alice, bob, platform, time_machine):
+    provider_of(platform)
+    request = send(platform, alice, bob, time_machine)
+    escalate(request, time_machine)
+    notice = RemovalRequest.objects.get(escalated_from=request)
+
+    result = request_approve_and_send(request=notice, approver=bob)
+
+    assert (result.request.state, len(result.emails)) == (S.SENT, 1)
+
+
+def test_it_alerts_instead_of_drafting_to_a_provider_without_contact(
+    alice, bob, platform, time_machine
+):
+    provider = provider_of(platform, with_contact=False)
+    request = send(platform, alice, bob, time_machine)
+
+    escalate(request, time_machine)
+
+    assert not RemovalRequest.objects.filter(escalated_from=request).exists()
+    assert Alert.objects.filter(key=f"platform-no-contact-{provider.pk}").exists()
+
+
+# --- the weekly compose -------------------------------------------------------------------------
+
+
+def ready(platform: Any, count: int = 2) -> list[Any]:
+    return [ItemFactory(platform=platform, approved=True) for _ in range(count)]
+
+
+def test_it_sends_items_of_a_platform_whose_operator_cannot_act_to_its_providers(db):
+    p2p = PlatformFactory(name="TorrentHub", operator_can_act=OperatorCanAct.NO)
+    ContactFactory(platform=p2p)
+    items = ready(p2p)
+    host, cdn = provider_of(p2p, name="HostCo"), provider_of(p2p, name="EdgeCDN")
+
+    result = requests_compose_weekly_run()
+
+    assert result.drafts == []
+    assert sorted(d.platform.name for d in result.upstream_drafts) == [cdn.name, host.name]
+    for draft in result.upstream_drafts:
+        assert set(draft.lines.values_list("item_id", flat=True)) == {i.pk for i in items}
+        assert draft.state == S.AWAITING_APPROVAL
+
+
+def test_it_alerts_when_an_operator_cannot_act_and_no_provider_is_known(db):
+    p2p = PlatformFactory(name="TorrentHub", operator_can_act=OperatorCanAct.NO)
+    ready(p2p)
+
+    counts = weekly_compose_job(now=SENT)
+
+    assert counts == {"drafts": 0, "upstream_drafts": 0, "stuck_platforms": 1,
+                      "platforms_without_contact": 0}  # fmt: skip
+    assert Alert.objects.get(key=f"platform-stuck-{p2p.pk}").target_id == str(p2p.pk)
+
+
+def test_it_alerts_instead_of_drafting_to_a_platform_without_contact(db):
+    silent = PlatformFactory(name="Silent")
+    ready(silent)
+
+    counts = weekly_compose_job(now=SENT)
+
+    assert (counts["drafts"], counts["platforms_without_contact"]) == (0, 1)
+    assert not RemovalRequest.objects.filter(platform=silent).exists()
+    assert Alert.objects.filter(key=f"platform-no-contact-{silent.pk}").count() == 1
+
+
+def test_it_raises_one_alert_however_often_the_platform_is_stuck(db):
+    silent = PlatformFactory(name="Silent")
+    ready(silent)
+
+    weekly_compose_job(now=SENT)
+    weekly_compose_job(now=SENT + 7 * DAY)
+
+    assert Alert.objects.filter(key=f"platform-no-contact-{silent.pk}").count() == 1
+
+
+# --- as a periodic job ------------------------------------------------------------------
+
+
+def test_it_runs_as_the_followup_sweep_job_and_reports_counts(alice, bob, platform, time_machine):
+    send(platform, alice, bob, time_machine)
+    time_machine.move_to(FIRST_REMINDER + timedelta(seconds=5), tick=False)
+
+    result = job_run(name="followup_sweep", now=FIRST_REMINDER + timedelta(seconds=5))
+
+    assert result.status == "succeeded"
+    assert result.run is not None and result.run.summary["reminders"] == 1
