@@ -71,8 +71,10 @@ def local_static_fetcher(url: str) -> dict[str, Any]:
     ):
         raise ValueError(f"The report PDF fetches nothing from {url!r}.")
     relative = parts.path.removeprefix(static_prefix)
+    if ".." in relative.split("/"):
+        raise ValueError(f"No static file {relative!r}.")
     found = finders.find(relative)
-    if not found or ".." in relative.split("/"):
+    if not found:
         raise ValueError(f"No static file {relative!r}.")
     path = found if isinstance(found, str) else found[0]
     with open(path, "rb") as handle:  # noqa: PTH123 - finders return a str path
@@ -82,12 +84,18 @@ def local_static_fetcher(url: str) -> dict[str, Any]:
 
 def render_pdf(html: str) -> bytes:
     import weasyprint  # heavy (pango); only the PDF view loads it
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    return bytes(
-        weasyprint.HTML(
-            string=html, base_url=_PDF_BASE_URL, url_fetcher=local_static_fetcher
-        ).write_pdf()
-    )
+    class LocalStaticFetcher(URLFetcher):
+        """WeasyPrint's fetcher with its network side replaced by ``local_static_fetcher``."""
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            found = local_static_fetcher(url)
+            return URLFetcherResponse(url, found["string"], {"Content-Type": found["mime_type"]})
+
+    fetcher = LocalStaticFetcher(allowed_protocols=())
+    document = weasyprint.HTML(string=html, base_url=_PDF_BASE_URL, url_fetcher=fetcher)
+    return bytes(document.write_pdf())
 
 
 @require_GET
