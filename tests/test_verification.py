@@ -6,11 +6,14 @@ host names reach it through the checker's resolver hook, never through DNS.
 
 from __future__ import annotations
 
+import io
+import re
 import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from cases.models import Item, Outcome, VerificationStatus
@@ -441,3 +444,21 @@ def test_it_keeps_dns_errors_that_are_not_nxdomain_unknown() -> None:
     result = check_one("http://flaky-dns.test/p/1", resolver=broken)
 
     assert (result.classification, result.reason) == (UNKNOWN, "DNS error")
+
+
+# --- the benchmark -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_runs_the_benchmark_with_every_verdict_right() -> None:
+    out = io.StringIO()
+
+    call_command("bench_verification", urls=60, slow_ms=50, store=True, stdout=out)
+
+    report = out.getvalue()
+    assert "60 checks in" in report
+    assert report.count("wrong verdicts: 0") == 8
+    per_host = re.search(r"per host at most: checker (\d+), server (\d+)", report)
+    assert per_host is not None
+    assert max(int(per_host[1]), int(per_host[2])) <= 2
+    assert not UrlCheck.objects.exists()

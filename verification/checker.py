@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
 import secrets
 import ssl
+import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
@@ -57,6 +59,14 @@ from verification.network import (
 )
 
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+# httpcore asks for the optional "sniffio" package whenever it sets up a lock; it is
+# not installed (nor needed under asyncio), and an import that fails searches sys.path
+# again every time. Recording the absence makes the failure instant (~30% of a check's
+# CPU on loopback); code that imports sniffio gets the same ImportError as before.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+IDLE_CONNECTIONS = 100
 # Network errors worth another try: the connection was refused, reset or closed early.
 RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
@@ -158,10 +168,10 @@ class Checker:
         self._client: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> Checker:
+        # Requests in flight are capped by the semaphores; the pool only has to keep
+        # idle connections to many hosts for reuse (a sweep interleaves hosts).
         limits = httpx.Limits(
-            max_connections=self.config.max_concurrency,
-            max_keepalive_connections=self.config.max_concurrency,
-            keepalive_expiry=5.0,
+            max_connections=None, max_keepalive_connections=IDLE_CONNECTIONS, keepalive_expiry=5.0
         )
         transport = GuardedTransport(
             resolver=self._resolver,
@@ -333,13 +343,14 @@ class Checker:
         request = self._client.build_request("GET", url)
         response = await self._client.send(request, stream=True)
         try:
+            # Redirect bodies too: a response read to its end leaves its connection
+            # reusable for the next hop; one closed half-read costs a new connection.
             body = bytearray()
-            if response.status_code not in REDIRECT_STATUSES:
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) >= self.config.max_body_bytes:
-                        del body[self.config.max_body_bytes :]
-                        break
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= self.config.max_body_bytes:
+                    del body[self.config.max_body_bytes :]
+                    break
         finally:
             await response.aclose()
         return _Fetched(

@@ -75,9 +75,13 @@ class SiteServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, *, slow_seconds: float = 1.0, flaky_failures: int = 1) -> None:
+    def __init__(
+        self, *, slow_seconds: float = 1.0, flaky_failures: int = 1, latency_seconds: float = 0.0
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.slow_seconds = slow_seconds
+        # Added to every response, to stand in for a real site's round trip (benchmark).
+        self.latency_seconds = latency_seconds
         self.flaky_failures = flaky_failures
         self.lock = threading.Lock()
         self.in_flight: defaultdict[str, int] = defaultdict(int)
@@ -104,6 +108,9 @@ class SiteServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like real servers
+    # Headers and body go out in two writes; with Nagle on, the second waits for the
+    # client's delayed ACK (~40 ms on loopback), which would measure the kernel, not us.
+    disable_nagle_algorithm = True
     server: SiteServer
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -119,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
             server.max_per_host[host] = max(server.max_per_host[host], server.in_flight[host])
             server.max_total = max(server.max_total, server.in_flight_total)
         try:
+            if server.latency_seconds:
+                time.sleep(server.latency_seconds)
             self._route(host)
         finally:
             with server.lock:
@@ -210,3 +219,19 @@ def running_site_server(**kwargs: Any) -> Iterator[SiteServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def serve_until_stopped(conn: Any, options: dict[str, Any]) -> None:
+    """Run a SiteServer in a child process (the benchmark): send its port, and its
+    counters when told to stop. Keeps the server's threads off the checker's GIL."""
+    with running_site_server(**options) as server:
+        conn.send(server.port)
+        conn.recv()
+        with server.lock:
+            conn.send(
+                {
+                    "max_per_host": dict(server.max_per_host),
+                    "max_total": server.max_total,
+                    "requests": len(server.hits),
+                }
+            )
