@@ -16,7 +16,12 @@ from cases.models import (
     RequestState,
     RequestType,
 )
-from cases.services.upstream import request_compose_upstream, requests_compose_weekly_run
+from cases.services.upstream import (
+    request_compose_upstream,
+    requests_compose_for_platform,
+    requests_compose_weekly_run,
+)
+from core.errors import DomainError
 from core.models import Alert
 from followups.services import followups_sweep, weekly_compose_job
 from notifications.models import OutboundEmail
@@ -258,3 +263,21 @@ def test_it_runs_as_the_followup_sweep_job_and_reports_counts(alice, bob, platfo
 
     assert result.status == "succeeded"
     assert result.run is not None and result.run.summary["reminders"] == 1
+
+
+def test_it_composes_one_platform_to_its_providers_when_its_operator_cannot_act(db):
+    p2p = PlatformFactory(name="TorrentHub", operator_can_act=OperatorCanAct.NO)
+    ready(p2p)
+    host = provider_of(p2p)
+
+    drafts = requests_compose_for_platform(platform=p2p)
+
+    assert [(d.platform, d.state) for d in drafts] == [(host, S.AWAITING_APPROVAL)]
+
+
+def test_it_refuses_to_compose_for_a_stuck_platform(db):
+    p2p = PlatformFactory(name="TorrentHub", operator_can_act=OperatorCanAct.NO)
+    ready(p2p)
+
+    with pytest.raises(DomainError, match="no upstream provider"):
+        requests_compose_for_platform(platform=p2p)

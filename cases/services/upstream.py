@@ -34,6 +34,7 @@ from cases.services.requests import (
 )
 from core.alerts import alert_raise
 from core.audit import audit_record
+from core.errors import DomainError
 from platforms.models import Contact, OperatorCanAct, Platform
 
 SUPERVISOR_PERMISSION = "cases.approve_request"
@@ -179,3 +180,25 @@ def _compose_for_upstream(platform: Platform, result: WeeklyComposeResult) -> No
         for provider in providers
     ]
     result.upstream_drafts.extend(draft for draft in drafted if draft is not None)
+
+
+def requests_compose_for_platform(
+    *, platform: Platform, composed_by: Any = None, **compose: Any
+) -> list[RemovalRequest]:
+    """Compose now for one platform, as the weekly job would: to the platform itself, or
+    to its upstream providers when its operator cannot act (for the "compose one" page)."""
+    if platform.operator_can_act != OperatorCanAct.NO:
+        return [request_compose(platform=platform, composed_by=composed_by, **compose)]
+    result = WeeklyComposeResult()
+    _compose_for_upstream(platform, result)
+    if result.stuck_platforms:
+        raise DomainError(
+            f"The operator of {platform.name} cannot act on content and no upstream provider "
+            "is recorded for it: add its hosting provider, CDN or registrar first."
+        )
+    if not result.upstream_drafts:
+        raise DomainError(
+            f"No notice could be drafted for {platform.name}: it has no approved items "
+            "waiting, or its upstream providers have no active contact."
+        )
+    return result.upstream_drafts
