@@ -422,3 +422,34 @@ class ComposeScheduleFactory(DjangoModelFactory):
         django_get_or_create = ("id",)
 
     id = 1
+
+
+# --- metrics -----------------------------------------------------------------
+
+
+class MetricSnapshotFactory(DjangoModelFactory):
+    """A finished, non-current compliance snapshot (the refresh makes one current)."""
+
+    class Meta:
+        model = "metrics.MetricSnapshot"
+
+    computed_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.SelfAttribute("computed_at")
+    trigger = "command"
+
+
+class MetricSnapshotRowFactory(DjangoModelFactory):
+    """One platform's figures for one ISO week of a snapshot."""
+
+    class Meta:
+        model = "metrics.MetricSnapshotRow"
+
+    snapshot = factory.SubFactory(MetricSnapshotFactory)
+    scope = "platform_week"
+    platform = factory.SubFactory(PlatformFactory)
+    platform_name = factory.SelfAttribute("platform.name")
+    week = factory.LazyFunction(
+        lambda: timezone.localdate() - timedelta(days=timezone.localdate().weekday())
+    )
+    period_start = factory.SelfAttribute("week")
+    period_end = factory.LazyAttribute(lambda o: o.week + timedelta(days=7))
