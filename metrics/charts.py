@@ -105,13 +105,11 @@ def _format(value: float, *, percent: bool) -> str:
 
 
 def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if value <= step:
-            return float(step)
-    magnitude = 10 ** len(str(int(value)))
-    return float(magnitude)
+    """A top for a count axis that splits into four whole-number steps."""
+    for top in (4, 8, 12, 20, 40, 60, 80, 100, 200, 400, 600, 800, 1000, 2000, 4000):
+        if value <= top:
+            return float(top)
+    return float(4 * 10 ** len(str(int(value / 4))))
 
 
 def _frame(chart: Chart, y_max: float) -> None:
@@ -135,8 +133,11 @@ def _x_positions(chart: Chart) -> list[float]:
 
 def _x_ticks(chart: Chart, xs: list[float]) -> list[Tick]:
     # At most ~12 labels under the axis; the data table has every one.
+    # ISO weeks are labelled "W47" under the axis; the table gives the year too.
     every = max(1, -(-len(xs) // 12))
-    return [Tick(x, chart.x_labels[i]) for i, x in enumerate(xs) if i % every == 0]
+    return [
+        Tick(x, chart.x_labels[i].rpartition("-")[2]) for i, x in enumerate(xs) if i % every == 0
+    ]
 
 
 def line_chart(

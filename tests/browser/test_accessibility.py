@@ -53,6 +53,11 @@ def pages(django_user_model: Any) -> dict[str, str]:
         "platforms": "/platforms/",
         "platform": f"/platforms/{platform.pk}/",
         "new platform": "/platforms/new/?domain=example.org",
+        "compliance league": "/metrics/",
+        "scorecard": f"/metrics/platforms/{platform.pk}/",
+        "weekly trends": "/metrics/trends/",
+        "items behind a figure": "/metrics/items/?figure=removed",
+        "transparency report": "/metrics/report/",
     }
 
 
