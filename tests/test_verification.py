@@ -19,6 +19,7 @@ from django.utils import timezone
 from cases.models import Item, Outcome, VerificationStatus
 from core.errors import PermissionRefused
 from core.models import AuditEvent
+from scheduling.jobs import job_run
 from tests.factories import ItemFactory, RemovalRequestFactory, RequestItemFactory
 from verification import network
 from verification.checker import CheckerConfig, CheckResult, check_urls
@@ -413,6 +414,19 @@ def test_it_treats_a_dns_failure_in_a_sweep_as_gone() -> None:
     item.refresh_from_db()
     assert item.verification == GONE
     assert UrlCheck.objects.get().reason == "DNS failure"
+
+
+@pytest.mark.django_db
+def test_it_runs_as_the_periodic_job(server) -> None:
+    now = timezone.now()
+    item = claimed(at=now, item__url_normalised=server.url("/gone404/job-1"))
+
+    outcome = job_run(name="verification_sweep", now=now)
+
+    assert outcome.status == "succeeded"
+    assert outcome.run is not None and outcome.run.summary["gone"] == 1
+    item.refresh_from_db()
+    assert item.verification == GONE
 
 
 # --- "Check now" -------------------------------------------------------------------------
