@@ -8,6 +8,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 
@@ -229,3 +230,13 @@ def test_it_links_the_export_from_the_list_with_its_filters(client, dave, name):
     client.force_login(dave)
     response = client.get(reverse(f"{name}:list"), {"q": "abc"})
     assert f'href="{reverse(f"{name}:export")}?q=abc"' in response.content.decode()
+
+
+def test_it_benchmarks_the_export_and_rolls_back():
+    out = io.StringIO()
+    call_command("bench_export", rows=300, stdout=out)
+    report = out.getvalue()
+    assert "Streamed 300 rows" in report
+    assert "Peak RSS growth" in report
+    assert "Rolled back" in report
+    assert Item.objects.count() == 0
