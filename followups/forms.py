@@ -84,6 +84,15 @@ class LadderForm(forms.Form):
     deadline_amount = _amount(_("Deadline after the first reminder"))
     deadline_unit = _unit(_("unit"), [(LEGAL, _("the legal deadline (removal orders)"))])
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The unit select sits in the amount's input group, under the amount's label.
+        for step in STEPS:
+            amount_label = self.fields[f"{step}_amount"].label
+            self.fields[f"{step}_unit"].widget.attrs["aria-label"] = f"{amount_label}: " + str(
+                _("unit")
+            )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         for step in STEPS:
