@@ -167,8 +167,15 @@ def job_run(*, name: str, now: datetime | None = None) -> JobResult:
         _finish(run, JobOutcome.FAILED, error=f"{type(error).__name__}: {error}")
         logger.exception("Periodic job %s failed for period %s", name, period_start)
         raise
-    _finish(run, JobOutcome.SUCCEEDED, summary=summary)
+    _finish(run, JobOutcome.SUCCEEDED, summary=summary, error=run.error)
     return JobResult(job=name, period_start=period_start, status="succeeded", run=run)
+
+
+# A run still "running" after this long belonged to a worker that died (SIGKILL,
+# OOM, power): the next tick takes the period over rather than losing it (a lost
+# weekly compose would wait a whole week). Longer than any job may take, and than
+# the broker's visibility timeout (900 s), after which Redis redelivers the tick.
+STALE_RUN_AFTER = timedelta(minutes=30)
 
 
 def _claim(name: str, period_start: datetime, now: datetime) -> JobRun | None:
@@ -181,7 +188,32 @@ def _claim(name: str, period_start: datetime, now: datetime) -> JobRun | None:
                 hostname=socket.gethostname(),
             )
     except IntegrityError:
-        return None  # another beat or a redelivered tick claimed this period first
+        # Another beat or a redelivered tick claimed this period first.
+        return _take_over_stale(name, period_start, now)
+
+
+def _take_over_stale(name: str, period_start: datetime, now: datetime) -> JobRun | None:
+    stale = JobRun.objects.filter(
+        job=name,
+        period_start=period_start,
+        outcome=JobOutcome.RUNNING,
+        started_at__lt=now - STALE_RUN_AFTER,
+    ).first()
+    if stale is None:
+        return None
+    note = (
+        f"Taken over: the run started at {stale.started_at:%Y-%m-%d %H:%M:%S} "
+        f"on {stale.hostname or 'an unknown host'} never finished."
+    )
+    # Compare-and-swap on the old start time: of two ticks, only one takes it over.
+    taken = JobRun.objects.filter(
+        pk=stale.pk, outcome=JobOutcome.RUNNING, started_at=stale.started_at
+    ).update(started_at=now, hostname=socket.gethostname(), error=note)
+    if not taken:
+        return None
+    logger.warning("Periodic job %s for %s: %s", name, period_start, note)
+    stale.refresh_from_db()
+    return stale
 
 
 def _finish(

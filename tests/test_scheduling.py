@@ -107,6 +107,34 @@ def test_it_does_not_retry_a_failed_period_on_the_next_tick(monkeypatch):
     assert job_run(name=name, now=NOW + timedelta(seconds=30)).status == "already_claimed"
 
 
+def claimed_by_a_dead_worker(job: str, *, minutes_ago: int) -> JobRun:
+    return JobRun.objects.create(
+        job=job,
+        period_start=NOW.replace(minute=5, second=0),
+        started_at=NOW - timedelta(minutes=minutes_ago),
+        hostname="worker-that-died",
+    )
+
+
+def test_it_takes_over_a_period_whose_run_never_finished(probe):
+    stale = claimed_by_a_dead_worker(probe, minutes_ago=31)
+
+    result = job_run(name=probe, now=NOW)
+
+    assert result.status == "succeeded"
+    stale.refresh_from_db()
+    assert (stale.outcome, stale.started_at) == (JobOutcome.SUCCEEDED, NOW)
+    assert "worker-that-died never finished" in stale.error
+    assert len(CALLS) == 1
+
+
+def test_it_leaves_a_run_that_may_still_be_going_alone(probe):
+    claimed_by_a_dead_worker(probe, minutes_ago=29)
+
+    assert job_run(name=probe, now=NOW).status == "already_claimed"
+    assert CALLS == []
+
+
 def test_it_does_nothing_when_no_period_is_due(monkeypatch):
     name = add_job(monkeypatch, "idle", period="tests.test_scheduling.nothing_due")
 
