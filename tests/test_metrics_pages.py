@@ -282,3 +282,35 @@ def test_it_never_recomputes_on_get(client, bob):
     client.force_login(bob)
     assert client.get(reverse("metrics:refresh")).status_code == 405
     assert not MetricSnapshot.objects.exists()
+
+
+def test_it_refuses_trends_over_more_than_three_years(client, dave):
+    client.force_login(dave)
+    response = client.get(reverse("metrics:trends"), {"start": "2020-01-06", "end": "2026-01-05"})
+    assert response.status_code == 400
+    assert "at most 160 weeks" in response.content.decode()
+
+
+@pytest.mark.parametrize("page", ["trends", "scorecard", "report", "items"])
+def test_it_runs_a_fixed_number_of_queries_whatever_the_data(client, dave, page):
+    client.force_login(dave)
+    first = PlatformFactory()
+
+    def url() -> str:
+        return {
+            "trends": reverse("metrics:trends"),
+            "scorecard": reverse("metrics:scorecard", args=[first.pk]),
+            "report": reverse("metrics:report") + "?start=2026-10-01&end=2026-12-01",
+            "items": reverse("metrics:items") + "?figure=requested",
+        }[page]
+
+    _lines(first, [Outcome.REMOVED])
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url()).status_code == 200
+    for _ in range(6):
+        platform = PlatformFactory()
+        _lines(platform, [Outcome.REMOVED, Outcome.PENDING])
+        _lines(first, [Outcome.UNABLE], sent=SENT - timedelta(days=20))
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url()).status_code == 200
+    assert len(many) == len(one)

@@ -35,6 +35,7 @@ from platforms.models import Platform
 
 SCORECARD_TEMPLATE = "metrics/scorecard.html"
 TRENDS_TEMPLATE = "metrics/trends.html"
+MAX_TREND_WEEKS = 160  # about three years: a readable chart, a bounded query
 
 
 @dataclass
@@ -181,10 +182,12 @@ def _trends(request: HttpRequest) -> dict[str, Any] | HttpResponse:
         start, end = filters.start, filters.end
     else:
         start, end = trailing_weeks(filters)
-    if len(weeks_between(start, end)) > 160:
-        from core.errors import DomainError
-
-        raise DomainError(_("Trends cover at most 160 weeks; choose a shorter period."))
+    if len(weeks_between(start, end)) > MAX_TREND_WEEKS:
+        message = _("Trends cover at most %(weeks)d weeks; choose a shorter period.") % {
+            "weeks": MAX_TREND_WEEKS
+        }
+        context.update(form=parsed.form, error=message, invalid=True)
+        return render(request, TRENDS_TEMPLATE, context, status=400)
     weekly = _weekly(filters, start=start, end=end, now=timezone.now())
     context.update(
         form=parsed.form,
