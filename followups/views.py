@@ -94,6 +94,9 @@ def schedule_update(http_request: HttpRequest) -> HttpResponse:
 def ladder_save(http_request: HttpRequest) -> HttpResponse:
     key = http_request.POST.get("form_key", "new")
     form = LadderForm(http_request.POST, auto_id=f"id_{key}_%s")
+    if form.is_valid() and key == "new" and form.cleaned_data["platform"] is None:
+        # The "add for one platform" form must never change a default by omission.
+        form.add_error("platform", _("Choose the platform this ladder is for."))
     if form.is_valid():
         fields: dict[str, Any] = form.durations()
         try:

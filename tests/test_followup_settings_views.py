@@ -22,6 +22,11 @@ SCHEDULE = reverse("followups:schedule_update")
 LADDERS = reverse("followups:ladder_save")
 
 
+def default_key() -> str:
+    default = LadderPolicy.objects.get(request_type="referral", platform=None)
+    return f"ladder-{default.pk}"
+
+
 def referral_post(**fields: Any) -> dict[str, Any]:
     return {"form_key": "new", "request_type": "referral", "platform": "",
             "first_unit": "target", "second_amount": "3", "second_unit": "days",
@@ -132,16 +137,16 @@ def test_it_adds_a_platform_ladder(client, bob, platform):
 def test_it_answers_400_with_the_reason_to_an_escalation_before_the_second_reminder(client, bob):
     client.force_login(bob)
 
-    response = client.post(LADDERS, referral_post(escalate_amount="1"))
+    response = client.post(LADDERS, referral_post(form_key=default_key(), escalate_amount="1"))
 
     assert response.status_code == 400
     assert b"cannot come before the second reminder" in response.content
 
 
-def test_it_answers_400_to_a_missing_amount(client, bob):
+def test_it_answers_400_to_a_missing_amount(client, bob, platform):
     client.force_login(bob)
 
-    response = client.post(LADDERS, referral_post(second_amount=""))
+    response = client.post(LADDERS, referral_post(platform=str(platform.pk), second_amount=""))
 
     assert response.status_code == 400
     assert "second_amount" in response.context["new_override"].errors
@@ -150,7 +155,9 @@ def test_it_answers_400_to_a_missing_amount(client, bob):
 def test_it_refuses_an_officer_changing_a_ladder(client, alice):
     client.force_login(alice)
 
-    response = client.post(LADDERS, referral_post(second_amount="1", escalate_amount="1"))
+    response = client.post(
+        LADDERS, referral_post(form_key=default_key(), second_amount="1", escalate_amount="1")
+    )
 
     assert response.status_code == 403
     default = LadderPolicy.objects.get(request_type="referral", platform=None)
@@ -225,3 +232,14 @@ def test_it_shows_the_ladder_on_the_request_page(client, alice, bob, platform, t
     assert 'id="ladder"' in content
     assert "First reminder" in content
     assert (SENT + timedelta(days=7)).strftime("%Y-%m-%d") in content
+
+
+def test_it_never_changes_a_default_from_the_add_for_one_platform_form(client, bob):
+    client.force_login(bob)
+
+    response = client.post(LADDERS, referral_post(form_key="new", second_amount="1",
+                                                  escalate_amount="1"))  # fmt: skip
+
+    assert response.status_code == 400
+    default = LadderPolicy.objects.get(request_type="referral", platform=None)
+    assert default.second_reminder_after == timedelta(days=3)
