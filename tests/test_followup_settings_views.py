@@ -243,3 +243,19 @@ def test_it_never_changes_a_default_from_the_add_for_one_platform_form(client, b
     assert response.status_code == 400
     default = LadderPolicy.objects.get(request_type="referral", platform=None)
     assert default.second_reminder_after == timedelta(days=3)
+
+
+def test_it_saves_a_removal_order_ladder_on_minutes_with_the_legal_deadline(client, bob):
+    client.force_login(bob)
+    order = LadderPolicy.objects.get(request_type="removal_order", platform=None)
+
+    response = client.post(LADDERS, {
+        "form_key": f"ladder-{order.pk}", "request_type": "removal_order", "platform": "",
+        "first_amount": "20", "first_unit": "minutes", "second_amount": "20",
+        "second_unit": "minutes", "escalate_amount": "40", "escalate_unit": "minutes",
+        "deadline_unit": "legal",
+    })  # fmt: skip
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert (order.first_reminder_after, order.deadline_after) == (timedelta(minutes=20), None)
