@@ -64,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.approve_request",
         "cases.change_removalrequest",
         "scheduling.view_jobrun",
+        "scheduling.run_job_now",
         "cases.add_ladderpolicy",
         "cases.change_ladderpolicy",
         "cases.delete_ladderpolicy",

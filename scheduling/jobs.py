@@ -151,11 +151,15 @@ class JobResult:
     run: JobRun | None = None
 
 
-def job_run(*, name: str, now: datetime | None = None) -> JobResult:
-    """Run job ``name`` if its current period is due and nobody has claimed it yet."""
+def job_run(*, name: str, now: datetime | None = None, manual: bool = False) -> JobResult:
+    """Run job ``name`` if its current period is due and nobody has claimed it yet.
+
+    ``manual`` (a supervisor's "run now") runs it at once as a period of its own,
+    starting at ``now``: the scheduled period is neither used up nor doubled.
+    """
     job = JOBS[name]
     now = now or timezone.now()
-    period_start = job.due_period(now)
+    period_start = now if manual else job.due_period(now)
     if period_start is None:
         return JobResult(job=name, period_start=None, status="not_due")
     run = _claim(name, period_start, now)

@@ -34,6 +34,7 @@ class JobRun(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        permissions = [("run_job_now", "Can run a periodic job now, outside its schedule")]
         constraints = [
             models.UniqueConstraint(fields=["job", "period_start"], name="job_run_once_per_period"),
         ]

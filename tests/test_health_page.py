@@ -10,11 +10,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import DomainError, PermissionRefused
+from core.models import AuditEvent
 from notifications.models import OutboundEmailState
 from scheduling import selectors
-from scheduling.jobs import JOBS
+from scheduling.jobs import JOBS, job_run
 from scheduling.models import JobOutcome, JobRun, TaskFailure
 from scheduling.queues import broker_queue_length
+from scheduling.services import job_run_request
 from tests.factories import OutboundEmailFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +243,61 @@ def test_it_reads_a_fixed_number_of_queries_however_much_history(
         OutboundEmailFactory()
 
     assert page_queries() == few
+
+
+# --- run now ------------------------------------------------------------------------------
+
+
+def run_now_url(job: str) -> str:
+    return reverse("scheduling:run_now", args=[job])
+
+
+def test_it_lets_a_supervisor_run_a_job_now_after_commit(
+    client, bob, django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued: list[str] = []
+    monkeypatch.setattr("scheduling.tasks.run_job_now.delay", enqueued.append)
+    client.force_login(bob)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(run_now_url("outbound_email_sweep"))
+        assert enqueued == []  # nothing is sent before the commit
+
+    assert response.status_code == 302
+    for callback in callbacks:
+        callback()
+    assert enqueued == ["outbound_email_sweep"]
+    event = AuditEvent.objects.get(action="scheduling.job_run_requested")
+    assert (event.actor, event.new) == (bob, {"job": "outbound_email_sweep"})
+
+
+def test_it_runs_a_manual_run_as_a_period_of_its_own():
+    now = timezone.now()
+    job_run(name="prune_job_runs", now=now - timedelta(seconds=1), manual=True)
+
+    result = job_run(name="prune_job_runs", now=now, manual=True)
+
+    assert result.status == "succeeded"
+    assert JobRun.objects.filter(job="prune_job_runs").count() == 2
+
+
+def test_it_refuses_run_now_to_an_analyst(client, dave):
+    client.force_login(dave)
+
+    assert client.post(run_now_url("outbound_email_sweep")).status_code == 403
+
+
+def test_it_refuses_run_now_on_get(client, bob):
+    client.force_login(bob)
+
+    assert client.get(run_now_url("outbound_email_sweep")).status_code == 405
+
+
+def test_it_refuses_to_run_a_job_that_does_not_exist(bob):
+    with pytest.raises(DomainError, match="no periodic job"):
+        job_run_request(name="mine_bitcoin", by=bob)
+
+
+def test_it_refuses_run_now_to_an_officer_calling_the_service(alice):
+    with pytest.raises(PermissionRefused):
+        job_run_request(name="outbound_email_sweep", by=alice)
