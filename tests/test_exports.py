@@ -88,19 +88,33 @@ def test_it_keeps_numbers_as_numbers_even_when_negative():
     assert export_cell(None) == ""
 
 
-def test_it_exports_the_neutralised_payload_and_keeps_the_stored_value(client, dave, platform):
+def test_it_exports_the_neutralised_payload_and_keeps_the_stored_value(client, dave):
     client.force_login(dave)
     payloads = _payloads()
-    items = [
-        ItemFactory(platform=platform, url_submitted=payload, host="pastebay.example.net")
-        for payload in payloads
-    ]
+    text_columns = ("url_normalised", "url_submitted", "host", "platform", "case", "referred_by")
+    items = []
+    for index, payload in enumerate(payloads):
+        # The payload in every free-text field the item export shows.
+        items.append(
+            ItemFactory(
+                url_normalised=payload,
+                url_submitted=payload,
+                host=payload,
+                platform=PlatformFactory(name=payload),
+                case=CaseFactory(title=payload),
+                created_by=UserFactory(username=f"{payload[:140]}{index}"),
+            )
+        )
     by_id = {int(row["id"]): row for row in _export(client, "items")}
     for item, payload in zip(items, payloads, strict=True):
-        cell = by_id[item.pk]["url_submitted"]
-        assert not _starts_with_trigger(cell)
-        assert cell == neutralise(payload)  # read back through csv: exactly the neutralised text
-        assert Item.objects.get(pk=item.pk).url_submitted == payload
+        row = by_id[item.pk]
+        for column in text_columns:
+            assert not _starts_with_trigger(row[column]), (column, payload)
+        # Read back through the csv module: exactly the neutralised text.
+        assert row["url_submitted"] == neutralise(payload)
+        stored = Item.objects.select_related("platform", "case").get(pk=item.pk)
+        assert (stored.url_submitted, stored.url_normalised, stored.host) == (payload,) * 3
+        assert (stored.platform.name, stored.case.title) == (payload, payload)
 
 
 def test_it_neutralises_payloads_in_every_list_export(client, dave):
