@@ -221,6 +221,10 @@ def test_it_shows_verified_and_claimed_removals_on_the_scorecard(client, dave):
     response = client.get(reverse("metrics:scorecard", args=[platform.pk]))
     totals = {c.column.key: c.value for c in response.context["totals"].cells}
     assert (totals["removed"], totals["verified_removal_rate"]) == (2, 0.5)
+    html = response.content.decode()
+    verified = re.search(r'<a href="([^"]+)">1</a> items were found gone by a check', html)
+    assert verified
+    assert client.get(verified.group(1).replace("&amp;", "&")).context["total"] == 1
 
 
 def test_it_links_the_scorecard_from_the_platform_page(client, dave, platform):

@@ -27,6 +27,7 @@ from metrics.views.common import BadFilters, parse_filters, trailing_weeks
 from metrics.views.tables import (
     FIGURE_COLUMNS,
     FigureRow,
+    drilldown_url,
     figure_row,
     figures_csv_header,
     figures_csv_rows,
@@ -141,6 +142,8 @@ def _scorecard(request: HttpRequest, pk: int) -> tuple[Platform, dict[str, Any]]
         form=parsed.form,
         filters=filters,
         totals=figure_row(totals, label=platform.name, filters=filters, group={}),
+        verified_url=drilldown_url(filters, "verified_removed"),
+        claimed_url=drilldown_url(filters, "removed"),
         weekly=weekly,
         rate_chart=_rate_chart("chart-rates", _("Removal and response rate per week"), weekly),
         verified_chart=_verified_chart("chart-verified", weekly),
