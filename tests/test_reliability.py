@@ -531,3 +531,21 @@ def test_it_runs_a_periodic_job_once_per_period_under_two_beats(
     assert len(set(periods)) == len(periods)
     assert {run.outcome for run in runs} == {JobOutcome.SUCCEEDED}
     assert steps == {3.0}, periods  # and no period was skipped
+
+
+# --- the portal's rate limit without its cache -------------------------------------------------
+
+
+def test_it_answers_a_bad_portal_token_when_the_cache_is_down(client, settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nobody listens
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+    response = client.get("/r/not-a-real-token-at-all-0123456789abcdefghijkl/")
+
+    assert response.status_code == 404  # the usual "invalid link" page, not a 500
+    assert "the cache is unavailable" in caplog.text
