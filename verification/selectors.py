@@ -39,24 +39,32 @@ SAMPLE_POOL_FACTOR = 10
 HISTORY_LIMIT = 200
 
 
-def _claim_lines(now: datetime) -> QuerySet[RequestItem]:
-    horizon = now - timedelta(days=settings.VERIFICATION_WATCH_DAYS)
+def due_claim_lines_qs(*, now: datetime) -> QuerySet[RequestItem]:
+    """Claim lines (removal or no-response, within the watch period) whose item is due.
+
+    Written from the lines' side, joined to their item, so PostgreSQL hashes one
+    filtered scan of each table instead of probing a subquery per item (at 200k
+    items: ~0.3 s instead of ~4 s, and under the JIT threshold).
+    """
+    gone = Q(item__verification=VerificationStatus.GONE)
+    recheck = now - timedelta(hours=settings.VERIFICATION_RECHECK_HOURS)
+    recheck_gone = now - timedelta(days=settings.VERIFICATION_RECHECK_GONE_DAYS)
     return RequestItem.objects.filter(
-        item=OuterRef("pk"), outcome__in=CLAIM_OUTCOMES, outcome_at__gte=horizon
+        outcome__in=CLAIM_OUTCOMES,
+        outcome_at__gte=now - timedelta(days=settings.VERIFICATION_WATCH_DAYS),
+    ).filter(
+        # never checked, or not since this claim
+        Q(item__verified_at__isnull=True)
+        | Q(outcome_at__gt=F("item__verified_at"))
+        # or due again: daily while not gone, weekly once gone
+        | (~gone & Q(item__verified_at__lte=recheck))
+        | (gone & Q(item__verified_at__lte=recheck_gone))
     )
 
 
 def claims_due_qs(*, now: datetime) -> QuerySet[Item]:
     """Items with a removal or no-response claim whose next check is due."""
-    lines = _claim_lines(now)
-    not_checked_since_claim = Q(verified_at__isnull=True) | Exists(
-        lines.filter(outcome_at__gt=OuterRef("verified_at"))
-    )
-    gone = Q(verification=VerificationStatus.GONE)
-    stale = (
-        ~gone & Q(verified_at__lte=now - timedelta(hours=settings.VERIFICATION_RECHECK_HOURS))
-    ) | (gone & Q(verified_at__lte=now - timedelta(days=settings.VERIFICATION_RECHECK_GONE_DAYS)))
-    return Item.objects.filter(Exists(lines)).filter(not_checked_since_claim | stale)
+    return Item.objects.filter(pk__in=due_claim_lines_qs(now=now).values("item_id"))
 
 
 def sample_candidates_qs(*, now: datetime) -> QuerySet[Item]:
@@ -101,7 +109,7 @@ def verification_batch(
 
 def verification_backlog_count(*, now: datetime) -> int:
     """Claimed removals and no-response items whose check is due (the health page)."""
-    return claims_due_qs(now=now).count()
+    return due_claim_lines_qs(now=now).order_by().values("item_id").distinct().count()
 
 
 # --- pages ----------------------------------------------------------------------------
