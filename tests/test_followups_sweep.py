@@ -69,7 +69,7 @@ def test_it_sends_a_reminder_once_when_two_sweeps_run(alice, bob, platform, time
     assert (first.reminders, second.reminders, len(reminders_of(request))) == (1, 0, 1)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_skips_a_request_another_sweeper_holds_and_never_doubles_it(
     alice, bob, platform, time_machine
 ):
