@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from celery import shared_task
 from django.conf import settings
 
 from core.models import AuditEvent
@@ -46,3 +47,9 @@ JOBS[PROBE] = PeriodicJob(
     tick_seconds=settings.RELIABILITY_PROBE_TICK_SECONDS,
     expected_every=timedelta(seconds=10 * settings.RELIABILITY_PROBE_PERIOD_SECONDS),
 )
+
+
+@shared_task(name="tests.reliability.fail")
+def fail(secret: str) -> None:
+    """A task that always raises, to see the worker record it for the health page."""
+    raise RuntimeError("the relay refused us")

@@ -47,7 +47,7 @@ from notifications.models import OutboundEmail, OutboundEmailState
 from notifications.services import outbound_email_sweep, request_approve_and_send
 from platforms.models import Platform
 from portal.services import portal_link_issue
-from scheduling.models import JobOutcome, JobRun
+from scheduling.models import JobOutcome, JobRun, TaskFailure
 from tests.factories import (
     ContactFactory,
     ItemFactory,
@@ -494,7 +494,7 @@ PROBE_ACTION = "reliability.probe_ran"
 
 
 def test_it_runs_a_periodic_job_once_per_period_under_two_beats(
-    redis_server, celery_processes, tmp_path, record_property
+    broker, celery_processes, tmp_path, record_property
 ):
     worker = celery_processes("worker", *worker_args("beats"), name="worker")
     beats = [
@@ -509,6 +509,9 @@ def test_it_runs_a_periodic_job_once_per_period_under_two_beats(
     # Let the worker drain the ticks already queued, then stop it.
     wait_for(lambda: not JobRun.objects.filter(job=PROBE, outcome=JobOutcome.RUNNING).exists(),
              timeout=20, what="the last run to finish")  # fmt: skip
+    # The same worker records a failing task for the health page (task_failure signal).
+    celery_app.send_task("tests.reliability.fail", args=("abuse@secret.example",))
+    failure = wait_for(TaskFailure.objects.first, timeout=20, what="a TaskFailure row")
     worker.stop()
 
     runs = list(JobRun.objects.filter(job=PROBE).order_by("period_start"))
@@ -531,6 +534,11 @@ def test_it_runs_a_periodic_job_once_per_period_under_two_beats(
     assert len(set(periods)) == len(periods)
     assert {run.outcome for run in runs} == {JobOutcome.SUCCEEDED}
     assert steps == {3.0}, periods  # and no period was skipped
+    assert (failure.task_name, failure.exception_type, failure.message) == (
+        "tests.reliability.fail",
+        "RuntimeError",
+        "the relay refused us",
+    )
 
 
 # --- the portal's rate limit without its cache -------------------------------------------------
