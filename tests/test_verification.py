@@ -407,13 +407,23 @@ def test_it_leaves_checks_not_finished_within_the_budget_for_the_next_sweep(
 @pytest.mark.django_db
 def test_it_treats_a_dns_failure_in_a_sweep_as_gone() -> None:
     now = timezone.now()
-    item = claimed(at=now, item__url_normalised="http://vanished.test/p/1")
+    item = claimed(at=now, item__url_normalised="http://vanished.net/p/1")
 
     verification_sweep_job(now=now, resolver=static_resolver({}))
 
     item.refresh_from_db()
     assert item.verification == GONE
     assert UrlCheck.objects.get().reason == "DNS failure"
+
+
+@pytest.mark.django_db
+def test_it_fetches_nothing_when_verification_is_off(server, settings) -> None:
+    settings.VERIFICATION_ENABLED = False
+    now = timezone.now()
+    claimed(at=now, item__url_normalised=server.url("/live/off-1"))
+
+    assert verification_sweep_job(now=now) == {"disabled": 1}
+    assert server.hits_for("/live/off-1") == []
 
 
 @pytest.mark.django_db

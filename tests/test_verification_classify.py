@@ -70,15 +70,27 @@ def test_it_classifies_each_kind_of_page(server, path, host, classification, rea
     assert (result.classification, result.reason) == (classification, reason)
 
 
-def test_it_classifies_a_name_that_does_not_exist_as_gone(server) -> None:
+def test_it_classifies_a_name_that_does_not_exist_as_gone() -> None:
     results, _ = check_urls(
-        ["http://no-such-site.test/p/1"],
+        ["http://no-such-site.net/p/1"],
         config=CheckerConfig.from_settings(allow_loopback=True),
         resolver=RESOLVER,
     )
 
-    result = results["http://no-such-site.test/p/1"]
+    result = results["http://no-such-site.net/p/1"]
     assert (result.classification, result.reason) == (GONE, "DNS failure")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://pastebay.example.net/p/1", "http://gone.invalid/", "http://x.test/p/2"]
+)
+def test_it_says_nothing_about_a_reserved_name_that_does_not_resolve(url) -> None:
+    # RFC 2606 names never exist on the internet (the demo's URLs): not "gone".
+    results, _ = check_urls(
+        [url], config=CheckerConfig.from_settings(allow_loopback=True), resolver=RESOLVER
+    )
+
+    assert (results[url].classification, results[url].reason) == (UNKNOWN, "reserved name")
 
 
 def test_it_stores_what_a_live_check_saw(server) -> None:

@@ -368,6 +368,10 @@ def _is_tls_error(error: BaseException) -> bool:
     return False
 
 
+# RFC 2606 / RFC 6761 names that never lead to real content on the internet.
+RESERVED_TLDS = {"example", "test", "invalid", "localhost", "local"}
+RESERVED_DOMAINS = ("example.com", "example.net", "example.org")
+
 # Failures without a response, in order: the first matching type gives the verdict.
 _FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str, str], ...] = (
     (DnsNotFound, GONE, "DNS failure"),
@@ -380,10 +384,21 @@ _FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], st
 )
 
 
+def _is_reserved_name(host: str) -> bool:
+    host = host.lower().rstrip(".")
+    if host.rsplit(".", 1)[-1] in RESERVED_TLDS:
+        return True
+    return any(host == domain or host.endswith("." + domain) for domain in RESERVED_DOMAINS)
+
+
 def failure_verdict(error: Exception) -> tuple[VerificationStatus, str]:
     """Classification and reason for a check that got no usable response."""
     if isinstance(error, AddressRefused):
         return UNKNOWN, f"address refused ({error.why})"
+    if isinstance(error, DnsNotFound) and _is_reserved_name(error.host):
+        # Never on the internet (the demo's and the tests' names): its absence from DNS
+        # says nothing about a removal.
+        return UNKNOWN, "reserved name"
     if _is_tls_error(error):
         return UNKNOWN, "TLS error"
     for types, classification, reason in _FAILURES:

@@ -63,6 +63,10 @@ class AddressRefused(Exception):
 class DnsNotFound(Exception):
     """The name does not exist (NXDOMAIN) or has no address."""
 
+    def __init__(self, host: str, detail: str) -> None:
+        super().__init__(f"{host}: {detail}")
+        self.host = host
+
 
 class DnsError(Exception):
     """The resolver could not answer (temporary failure, timeout)."""
@@ -131,10 +135,10 @@ async def vetted_addresses(
         addresses = await resolver(host, port)
     except socket.gaierror as error:
         if error.errno in _NAME_NOT_FOUND:
-            raise DnsNotFound(f"{host}: {error.strerror or error}") from error
+            raise DnsNotFound(host, str(error.strerror or error)) from error
         raise DnsError(f"{host}: {error.strerror or error}") from error
     if not addresses:
-        raise DnsNotFound(f"{host}: no address")
+        raise DnsNotFound(host, "no address")
     for address in addresses:
         why = address_refusal(address, allow_loopback=allow_loopback)
         if why is not None:

@@ -111,6 +111,8 @@ def verification_sweep_job(*, now: datetime, resolver: Resolver | None = None) -
     Bounded by VERIFICATION_BATCH and, in time, by VERIFICATION_SWEEP_BUDGET_SECONDS:
     checks not started in time are simply due again at the next sweep.
     """
+    if not settings.VERIFICATION_ENABLED:
+        return {"disabled": 1}
     items = verification_batch(now=now)
     if not items:
         return {"selected": 0, "checked": 0}

@@ -304,6 +304,8 @@ LOGGING = {
 
 # Verification of removals (verification app, docs/decisions/0010). The checker says
 # who it is, waits this long, and is gentle: 2 requests at a time per host, a global cap.
+# Off: the periodic sweep fetches nothing (e.g. a demo whose URLs name real sites).
+VERIFICATION_ENABLED = env.bool("VERIFICATION_ENABLED", default=True)
 VERIFICATION_USER_AGENT = env.str(
     "VERIFICATION_USER_AGENT",
     default=f"TakedownDesk-Verifier/1.0 (+mailto:{UNIT_EMAIL}; {UNIT_NAME})",
