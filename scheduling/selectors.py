@@ -85,8 +85,8 @@ def _health(job: PeriodicJob, last: JobRun | None, success: JobRun | None, now: 
     if last.outcome == JobOutcome.FAILED:
         return JobHealth.FAILED
     if success is None or success.started_at < now - job.expected_every:
-        # A run that has been "running" longer than a period counts as late too:
-        # its worker probably died, and nothing else will claim that period.
+        # No success within the interval: beat or every worker is down, or a run
+        # hangs (a run still "running" this long counts as late, not as running).
         return JobHealth.LATE
     if last.outcome == JobOutcome.RUNNING:
         return JobHealth.RUNNING
