@@ -488,6 +488,9 @@ def _insert_items(
                 "review_note": "",
                 "reviewed_by": None,
                 "reviewed_at": None,
+                # Never checked yet (the raw INSERT must name every NOT NULL column).
+                "verification": "",
+                "verified_at": None,
             },
             unless_conflict_on="url_normalised",
             returning=("url_normalised", "id"),
