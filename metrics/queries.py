@@ -64,7 +64,9 @@ class PercentileCont(Aggregate):
 class HoursBetween(Func):
     """``later - earlier`` in hours, as double precision."""
 
-    template = "(EXTRACT(EPOCH FROM (%(expressions)s)) / 3600.0)::double precision"
+    # date_part() is double precision; EXTRACT() is numeric since PostgreSQL 14, and
+    # numeric arithmetic made the two medians ~2 s slower at a million rows.
+    template = "(date_part('epoch', %(expressions)s) / 3600.0)"
     arg_joiner = " - "
     output_field = FloatField()
 

@@ -9,10 +9,11 @@ import pytest
 from cases.models import Outcome, OutcomeSource
 from cases.services.outcomes import request_item_record_outcome
 from core.audit import audit_history
+from core.errors import DomainError
 from metrics import services
 from metrics.figures import MetricFilters
 from metrics.models import MetricSnapshot, SnapshotTrigger
-from metrics.selectors import compliance_figures, latest_snapshot
+from metrics.selectors import compliance_figures, compliance_figures_sets, latest_snapshot
 from metrics.services import SNAPSHOTS_KEPT, snapshot_refresh, snapshot_refresh_job
 from scheduling.jobs import job_run
 from tests.factories import PlatformFactory, RequestItemFactory, SentRequestFactory
@@ -160,11 +161,11 @@ def test_it_keeps_the_previous_snapshot_when_a_refresh_fails(monkeypatch):
 
     def failing(**kwargs):
         calls.append(kwargs)
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise RuntimeError("database went away")
-        return compliance_figures(**kwargs)
+        return compliance_figures_sets(**kwargs)
 
-    monkeypatch.setattr(services, "compliance_figures", failing)
+    monkeypatch.setattr(services, "compliance_figures_sets", failing)
 
     with pytest.raises(RuntimeError):
         snapshot_refresh(now=NOW + timedelta(hours=1))
@@ -205,3 +206,32 @@ def test_it_reports_what_the_job_did():
         7,
         MetricSnapshot.objects.get().row_count,
     )
+
+
+GROUPINGS = [("platform", "week"), ("week",), ("platform",), (), ("tier", "request_type")]
+
+
+def test_it_computes_several_groupings_in_one_query_like_one_at_a_time(
+    django_assert_num_queries,
+):
+    some_requests()
+
+    with django_assert_num_queries(1):
+        together = compliance_figures_sets(
+            filters=MetricFilters(), grouping_sets=GROUPINGS, now=NOW
+        )
+
+    assert together == [live(grouping) for grouping in GROUPINGS]
+
+
+def test_it_gives_one_empty_total_when_no_items_match_any_grouping():
+    together = compliance_figures_sets(
+        filters=MetricFilters(), grouping_sets=[("platform",), ()], now=NOW
+    )
+
+    assert together == [[], live()]
+
+
+def test_it_refuses_to_group_by_actor_in_grouping_sets():
+    with pytest.raises(DomainError):
+        compliance_figures_sets(filters=MetricFilters(), grouping_sets=[("actor",), ()])
