@@ -31,7 +31,7 @@ NAVIGATION: list[tuple[Any, str, str]] = [
     (_("Unmatched mail"), "notifications:inbound_unmatched", "cases.view_correspondence"),
     (_("Mail outbox"), "notifications:outbox", "cases.view_correspondence"),
     (_("Compliance"), "metrics:league", "metrics.view_figures"),
-    (_("Follow-up rules"), "followups:settings", "followups.view_ladderpolicy"),
+    (_("Follow-up rules"), "followups:settings", "followups.view_composeschedule"),
     (_("System health"), "scheduling:health", "scheduling.view_jobrun"),
     (_("Admin"), "admin:index", "is_staff"),
 ]

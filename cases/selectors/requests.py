@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -219,7 +220,8 @@ def _event_text(event: AuditEvent) -> str:
 @dataclass
 class RequestDetail:
     request: RemovalRequest
-    lines: list[RequestItem]
+    # Annotated with ``contradicted`` (operator says removed, the latest check says live).
+    lines: Sequence[RequestItem]
     contacts: list[Contact]
     timeline: list[TimelineEntry]
     web_forms_pending: list[Correspondence]

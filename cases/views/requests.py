@@ -45,13 +45,12 @@ from cases.services.requests import (
     TRANSITIONS,
     request_cancel,
     request_close,
-    request_compose,
     request_note_add,
     request_resume_clock,
     request_return_to_draft,
     request_submit,
-    requests_compose_weekly,
 )
+from cases.services.upstream import requests_compose_for_platform, requests_compose_weekly_run
 from core.csv_export import Column, invalid_filters_response, queryset_csv_response
 from core.decorators import staff_view
 from core.errors import DomainError, PermissionRefused
@@ -165,9 +164,19 @@ def request_compose_view(http_request: HttpRequest) -> HttpResponse:
 
 
 def _compose_weekly(http_request: HttpRequest) -> HttpResponse:
-    drafts = requests_compose_weekly(composed_by=http_request.user)
+    # The same service as the scheduled weekly job: upstream notices where the operator
+    # cannot act, alerts where nobody could be sent anything.
+    result = requests_compose_weekly_run(composed_by=http_request.user)
+    for platform in [*result.stuck_platforms, *result.platforms_without_contact]:
+        messages.warning(
+            http_request,
+            _("Nothing drafted for %(platform)s: see the alert on the dashboard.")
+            % {"platform": platform.name},
+        )
+    drafts = result.all_drafts
     if not drafts:
-        messages.info(http_request, _("Nothing to compose: no approved items are waiting."))
+        if not (result.stuck_platforms or result.platforms_without_contact):
+            messages.info(http_request, _("Nothing to compose: no approved items are waiting."))
         return redirect("requests:compose")
     messages.success(
         http_request,
@@ -191,7 +200,8 @@ def _compose_one(http_request: HttpRequest, form: ComposeOneForm) -> HttpRespons
                 _("%(platform)s has no approved threat-to-life items waiting to be sent.")
                 % {"platform": data["platform"].name}
             )
-    draft = request_compose(
+    # A platform whose operator cannot act gets notices to its upstream providers instead.
+    drafts = requests_compose_for_platform(
         platform=data["platform"],
         composed_by=http_request.user,
         items=items,
@@ -199,12 +209,19 @@ def _compose_one(http_request: HttpRequest, form: ComposeOneForm) -> HttpRespons
         legal_basis=data["legal_basis"],
         is_emergency=data["is_emergency"] and data["request_type"] == RequestType.REMOVAL_ORDER,
     )
+    if len(drafts) == 1:
+        messages.success(
+            http_request,
+            _("Draft %(reference)s composed. Submit it for approval when it is right.")
+            % {"reference": drafts[0].reference},
+        )
+        return redirect("requests:detail", pk=drafts[0].pk)
     messages.success(
         http_request,
-        _("Draft %(reference)s composed. Submit it for approval when it is right.")
-        % {"reference": draft.reference},
+        _("Notices %(references)s drafted to the upstream providers.")
+        % {"references": ", ".join(draft.reference for draft in drafts)},
     )
-    return redirect("requests:detail", pk=draft.pk)
+    return redirect(reverse("requests:list") + "?state=draft")
 
 
 # --- detail -----------------------------------------------------------------------
