@@ -606,3 +606,30 @@ def test_it_reads_filters_from_a_query_string():
 def test_it_refuses_bad_filters_with_a_message(query):
     with pytest.raises(DomainError):
         MetricFilters.from_query(QueryDict(query))
+
+
+def test_it_narrows_filters_to_one_group():
+    filters = MetricFilters(start=date(2026, 3, 4), tiers=("niche",))
+
+    narrowed = filters.narrowed({"platform": 7, "platform_name": "X", "week": date(2026, 3, 2)})
+
+    assert narrowed == MetricFilters(
+        start=date(2026, 3, 4), end=date(2026, 3, 9), tiers=("niche",), platform_ids=(7,)
+    )
+
+
+def test_it_refuses_to_narrow_to_a_week_outside_the_period():
+    with pytest.raises(DomainError):
+        MetricFilters(start=date(2026, 3, 9)).narrowed({"week": date(2026, 3, 2)})
+
+
+def test_it_counts_the_same_items_with_narrowed_filters_as_in_the_group(platform):
+    sent(platform, lines=2)
+    sent(PlatformFactory(), lines=1, sent_at=SENT_AT + timedelta(days=7))
+    rows = compliance_figures(filters=MetricFilters(), group_by=["platform", "week"], now=NOW)
+
+    narrowed = [
+        compliance_figures(filters=MetricFilters().narrowed(r.group), now=NOW)[0].requested
+        for r in rows
+    ]
+    assert narrowed == [r.requested for r in rows] == [2, 1]
