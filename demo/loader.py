@@ -19,8 +19,20 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 
-from cases.models import Actor, Case, CaseStatus, Item, LegalBasis, RequestType
+from cases.models import (
+    REMOVAL_OUTCOMES,
+    Actor,
+    Case,
+    CaseStatus,
+    Item,
+    LegalBasis,
+    Outcome,
+    RequestItem,
+    RequestType,
+    VerificationStatus,
+)
 from cases.services.items import item_approve, item_hold_place, item_refer, item_reject
+from cases.services.ladder import ladder_policy_save
 from core.audit import audit_record
 from core.roles import Role, ensure_role_groups
 from demo import dataset as data
@@ -30,6 +42,8 @@ from demo.timeline import Backdater, Timeline
 from demo.world import World
 from platforms.models import Platform
 from platforms.services import contact_create, platform_create, upstream_provider_add
+from verification.checker import CheckResult
+from verification.services import url_check_record
 
 ALPHABETS = {
     "digits": "0123456789",
@@ -62,6 +76,7 @@ class DemoLoader:
         world = self.world
         with world.dates.recording():
             self._load_users()
+            self._load_ladder()
             self._load_platforms()
             self._load_actors_and_cases()
             for plan in sorted(data.PLANS, key=lambda plan: stories.composed_at(world, plan)):
@@ -70,6 +85,7 @@ class DemoLoader:
                 self._load_extra_item(extra)
             self._refer_duplicates()
         world.dates.flush()
+        self._load_verification()
 
     # --- staff, platforms, groups -----------------------------------------------------------
 
@@ -93,6 +109,72 @@ class DemoLoader:
             user.groups.set([groups[role]])
             self.world.dates.set(user, date_joined=joined)
             self.world.users[username] = user
+
+    def _load_ladder(self) -> None:
+        """The demo unit chases hard: its referral deadline is three days after the target.
+
+        The stories (overdue, expired, escalated requests in the last weeks) are written
+        for this ladder; the product's default (docs/decisions/0009) is gentler.
+        """
+        supervisor = self.world.users[data.SUPERVISORS[0]]
+        ladder_policy_save(
+            by=supervisor,
+            request_type=RequestType.REFERRAL,
+            first_reminder_after=None,  # the platform's response target
+            second_reminder_after=timedelta(days=1),
+            escalate_after=timedelta(days=2),
+            deadline_after=timedelta(days=3),
+        )
+
+    def _load_verification(self) -> None:
+        """What the verifier would have found: most claimed removals gone, a few not.
+
+        The demo never fetches its URLs (they name real sites); these checks are what
+        a sweep records, so the dashboard's contradictions and the verified-removal
+        figures have something to show.
+        """
+        when = self.world.timeline.present - timedelta(hours=6)
+        claimed = list(
+            RequestItem.objects.filter(outcome__in=REMOVAL_OUTCOMES)
+            .select_related("item")
+            .order_by("id")
+        )
+        silent = list(
+            RequestItem.objects.filter(outcome=Outcome.NO_RESPONSE)
+            .select_related("item")
+            .order_by("id")
+        )
+        for number, line in enumerate(claimed):
+            # Every 13th claimed removal is still up (the contradiction staff must see),
+            # every 17th could not be told (a challenge page); the rest are gone.
+            if number % 13 == 5:
+                verdict, status, reason = VerificationStatus.LIVE, 200, "200 OK: content served"
+            elif number % 17 == 3:
+                verdict, status, reason = VerificationStatus.UNKNOWN, 403, "challenge page"
+            else:
+                verdict, status, reason = VerificationStatus.GONE, 404, "404 Not Found"
+            self._record_check(line.item, verdict, status, reason, when)
+        for line in silent:
+            self._record_check(
+                line.item, VerificationStatus.LIVE, 200, "200 OK: content served", when
+            )
+
+    @staticmethod
+    def _record_check(
+        item: Item, verdict: VerificationStatus, status: int, reason: str, when: datetime
+    ) -> None:
+        url_check_record(
+            item=item,
+            result=CheckResult(
+                url=item.url_normalised,
+                classification=verdict,
+                reason=reason,
+                checked_at=when,
+                http_status=status,
+                final_url=item.url_normalised,
+                elapsed_ms=180,
+            ),
+        )
 
     def _load_platforms(self) -> None:
         world = self.world

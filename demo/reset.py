@@ -22,6 +22,7 @@ from cases.models import (
     Hold,
     Item,
     ItemReferral,
+    LadderPolicy,
     OutcomeRecord,
     ReferenceCounter,
     RemovalRequest,
@@ -29,6 +30,8 @@ from cases.models import (
 )
 from core.models import AuditEvent
 from demo import dataset as data
+from followups.models import ComposeSchedule
+from metrics.models import MetricSnapshot
 from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
 
 DEMO_USERNAMES = [username for username, _ in data.USERS]
@@ -71,6 +74,11 @@ def _delete_with_dependants(queryset: QuerySet[Any]) -> None:
 def demo_delete() -> None:
     """Delete the demo's rows, everything attached to them, and their audit events."""
     users = _ids(get_user_model().objects.filter(username__in=DEMO_USERNAMES))
+    # Settings the demo's supervisors last changed stay, without their name: deleting
+    # them with the users would leave the unit without a ladder or a schedule.
+    LadderPolicy.objects.filter(updated_by__in=users).update(updated_by=None)
+    ComposeSchedule.objects.filter(updated_by__in=users).update(updated_by=None)
+    MetricSnapshot.objects.filter(computed_by__in=users).update(computed_by=None)
     platforms = _ids(Platform.objects.filter(name__in=DEMO_PLATFORM_NAMES))
     items = _ids(Item.objects.filter(Q(platform__in=platforms) | Q(created_by__in=users)))
     audited: dict[type[Model], list[Any]] = {
