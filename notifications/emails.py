@@ -335,10 +335,9 @@ def build_escalation_email(
             "upstream_references": upstream_references,
             "request_path": request_path,
         }
-        subject = "[{}] {}".format(
-            request.reference,
-            gettext("Escalated: no answer from %(platform)s") % {"platform": request.platform.name},
-        )
+        # Staff mail stays English like the staff UI: not marked for translation, so it
+        # stays out of the operators' catalogue (escalation.txt is on its ignore list).
+        subject = f"[{request.reference}] Escalated: no answer from {request.platform.name}"
         text = render_to_string(ESCALATION_TEMPLATE, context)
     return EmailMultiAlternatives(
         subject=subject,

@@ -23,7 +23,11 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from cases.models import LegalBasis, RemovalRequest, RequestType
-from notifications.emails import build_clarification_email, build_request_email
+from notifications.emails import (
+    build_clarification_email,
+    build_reminder_email,
+    build_request_email,
+)
 from platforms.models import Contact
 from portal.services import portal_link_issue
 from tests.factories import (
@@ -64,6 +68,15 @@ SEND_ANSWERS = {
     "ar": "إرسال الإجابات",
     "tr": "Yanıtları gönder",
     "ru": "Отправить ответы",
+}
+# The reminder's "URLs still without an answer" heading (three URLs open).
+STILL_OPEN = {
+    "pl": "Adresy URL nadal bez odpowiedzi (3)",
+    "de": "URLs weiterhin ohne Antwort (3)",
+    "fr": "URL toujours sans réponse (3)",
+    "ar": "روابط لم يُرد عليها بعد (3)",
+    "tr": "Hâlâ yanıtsız URL'ler (3)",
+    "ru": "URL-адреса всё ещё без ответа (3)",
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -267,6 +280,38 @@ def test_it_writes_the_clarification_answer_in_the_contacts_language(language: s
     assert "Our answer" not in message.body
     assert "Which one?" in message.body
     assert "The second URL." in message.body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", SHIPPED)
+def test_it_writes_the_reminder_email_in_the_contacts_language(language: str) -> None:
+    request, contact = _request_for(language)
+    open_urls = [line.item.url_normalised for line in request.lines.select_related("item")]
+    with translation.override(language):
+        second_reminder = gettext("SECOND REMINDER")
+    assert second_reminder != "SECOND REMINDER"
+
+    message = build_reminder_email(
+        request, contact, open_urls=open_urls, number=2, portal_url=PORTAL_URL
+    )
+
+    text = message.body
+    html = str(message.alternatives[0][0])  # type: ignore[index]
+    assert message.subject.startswith(f"[{request.reference}] ")
+    assert "reminder" not in message.subject.casefold()
+    assert message.extra_headers["Content-Language"] == language
+    for body in (text, html):
+        assert STILL_OPEN[language] in body
+        assert second_reminder in body
+        assert "still without an answer" not in body
+        assert "We have no answer yet" not in body
+        assert HOW_TO_ANSWER[language] in body
+        assert request.reference in body
+        assert PORTAL_URL in body
+    assert f'dir="{"rtl" if language == "ar" else "ltr"}"' in html
+    for url in open_urls:
+        assert url in text
+        assert f'href="{url.replace("&", "&amp;")}"' in html
 
 
 # --- the portal ----------------------------------------------------------------------------
