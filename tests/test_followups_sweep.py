@@ -120,7 +120,7 @@ def test_it_delivers_the_reminder_by_smtp_with_the_open_urls_and_a_portal_link(
 
     (message,) = smtp.messages()
     body = message.get_body(preferencelist=("plain",)).get_content()
-    assert message["Subject"].startswith(f"[{request.reference}] Reminder")
+    assert message["Subject"].startswith(f"[{request.reference}] Przypomnienie:")  # PasteBay: pl
     assert message["X-TKD-Reminder"] == "1"
     assert url in body
     assert "/r/" in body  # the fresh portal link

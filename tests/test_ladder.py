@@ -7,6 +7,7 @@ removal order — reminders at 30 and 45 minutes, escalation and deadline at 1 h
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -69,13 +70,18 @@ def sweep_at(when: datetime, time_machine: Any) -> Any:
 
 
 def reminders_of(request: RemovalRequest) -> list[OutboundEmail]:
-    return list(
-        OutboundEmail.objects.filter(request=request, subject__contains="eminder").order_by("id")
-    )
+    # By the X-TKD-Reminder header, not the subject: the subject is in the contact's language.
+    emails = OutboundEmail.objects.filter(request=request).select_related("correspondence")
+    return [email for email in emails.order_by("id") if reminder_number(email) is not None]
+
+
+def reminder_number(email: OutboundEmail) -> str | None:
+    match = re.search(rb"\r\nX-TKD-Reminder: (\d)\r\n", bytes(email.correspondence.raw or b""))
+    return match.group(1).decode() if match else None
 
 
 def kind(reminder: OutboundEmail) -> str:
-    return "second" if "] Second reminder:" in reminder.subject else "first"
+    return "second" if reminder_number(reminder) == "2" else "first"
 
 
 def fresh(request: RemovalRequest) -> RemovalRequest:
@@ -134,7 +140,7 @@ def test_it_sends_the_first_reminder_at_the_response_target(alice, bob, platform
 
     (reminder,) = reminders_of(request)
     assert reminder.to_address == "abuse@pastebay.example.net"
-    assert reminder.subject.startswith(f"[{request.reference}] Reminder")
+    assert reminder.subject.startswith(f"[{request.reference}] Przypomnienie:")  # PasteBay: pl
     assert (fresh(request).followup_stage, request.next_followup_at) == (1, SENT + 10 * DAY)
 
 
