@@ -633,3 +633,13 @@ def test_it_counts_the_same_items_with_narrowed_filters_as_in_the_group(platform
         for r in rows
     ]
     assert narrowed == [r.requested for r in rows] == [2, 1]
+
+
+def test_it_lists_the_items_behind_one_refusal_type(platform):
+    unable, refused, _pending = sent(platform, lines=3)
+    answer(unable, Outcome.UNABLE, hours=1)
+    answer(refused, Outcome.REFUSED_NOT_VIOLATING, hours=1)
+
+    behind = request_items_behind(filters=MetricFilters(), figure="refusal:unable", group={})
+
+    assert list(behind) == [unable]
