@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils.dateparse import parse_date
+from django_countries import countries
 
 from cases.models import REFUSAL_OUTCOMES, LegalBasis, Outcome, RequestType
 from core.errors import DomainError
@@ -214,6 +215,50 @@ class Figures:
         for key in REFUSAL_KEYS:
             row[key] = self.refusal_breakdown.get(key, 0)
         return row
+
+
+# --------------------------------------------------------------------- group labels
+
+NO_ACTOR_LABEL = "No actor"
+
+_CHOICE_LABELS: dict[str, Any] = {
+    "tier": PlatformTier,
+    "kind": PlatformKind,
+    "architecture": PlatformArchitecture,
+    "legal_basis": LegalBasis,
+    "request_type": RequestType,
+}
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _label_key(field_name: str) -> str:
+    if field_name == "platform":
+        return "platform_name"
+    if field_name == "actor":
+        return "actor_name"
+    return f"{field_name}_label"
+
+
+def _label(field_name: str, value: Any, raw_label: Any = None) -> str:
+    if field_name in ("platform", "actor"):
+        if value is None:
+            return NO_ACTOR_LABEL if field_name == "actor" else "—"
+        return str(raw_label)
+    if field_name == "week":
+        return week_label(value)
+    if field_name == "country":
+        return str(countries.name(value)) if value else "Unknown"
+    choices = _CHOICE_LABELS[field_name]
+    return str(choices(value).label) if value in choices.values else str(value)
+
+
+def make_group(field_name: str, value: Any, label: Any = None) -> dict[str, Any]:
+    """A group dict for one field: ``{field: value, <label key>: label}``."""
+    return {field_name: value, _label_key(field_name): _label(field_name, value, label)}
 
 
 def empty_figures(group: Mapping[str, Any] | None = None) -> Figures:

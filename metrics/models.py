@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from metrics.figures import REFUSAL_KEYS, Figures
+from metrics.figures import REFUSAL_KEYS, Figures, make_group
 
 
 class SnapshotTrigger(models.TextChoices):
@@ -115,8 +115,6 @@ class MetricSnapshotRow(models.Model):
         return f"{self.get_scope_display()} {where} {self.week or self.window}: {self.requested}"
 
     def as_figures(self) -> Figures:
-        from metrics.selectors import make_group
-
         group: dict[str, Any] = {}
         if self.scope in (SnapshotScope.PLATFORM_WEEK, SnapshotScope.PLATFORM):
             group.update(make_group("platform", self.platform_id, self.platform_name))

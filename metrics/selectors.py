@@ -24,18 +24,21 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
-from django_countries import countries
 
-from cases.models import LegalBasis, RequestItem, RequestType
+from cases.models import RequestItem
 from core.errors import DomainError
-from metrics.figures import (
+from metrics.figures import (  # noqa: F401 - NO_ACTOR_LABEL, week_label: the pages import them here
     FIGURE_ROWS,
     GROUP_BY_FIELDS,
+    NO_ACTOR_LABEL,
     REFUSAL_KEYS,
     Figures,
     MetricFilters,
     empty_figures,
+    make_group,
+    week_label,
 )
+from metrics.models import MetricSnapshot, SnapshotScope, SnapshotWindow
 from metrics.queries import (
     GROUP_COLUMNS,
     aggregates,
@@ -44,48 +47,7 @@ from metrics.queries import (
     group_condition,
     week_start,
 )
-from platforms.models import Platform, PlatformArchitecture, PlatformKind, PlatformTier
-
-NO_ACTOR_LABEL = "No actor"
-
-_CHOICE_LABELS: dict[str, Any] = {
-    "tier": PlatformTier,
-    "kind": PlatformKind,
-    "architecture": PlatformArchitecture,
-    "legal_basis": LegalBasis,
-    "request_type": RequestType,
-}
-
-
-def week_label(monday: date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def _label_key(field_name: str) -> str:
-    if field_name == "platform":
-        return "platform_name"
-    if field_name == "actor":
-        return "actor_name"
-    return f"{field_name}_label"
-
-
-def _label(field_name: str, value: Any, raw_label: Any = None) -> str:
-    if field_name in ("platform", "actor"):
-        if value is None:
-            return NO_ACTOR_LABEL if field_name == "actor" else "—"
-        return str(raw_label)
-    if field_name == "week":
-        return week_label(value)
-    if field_name == "country":
-        return str(countries.name(value)) if value else "Unknown"
-    choices = _CHOICE_LABELS[field_name]
-    return str(choices(value).label) if value in choices.values else str(value)
-
-
-def make_group(field_name: str, value: Any, label: Any = None) -> dict[str, Any]:
-    """A group dict for one field: ``{field: value, <label key>: label}``."""
-    return {field_name: value, _label_key(field_name): _label(field_name, value, label)}
+from platforms.models import Platform
 
 
 def platform_group(platform: Platform) -> dict[str, Any]:
@@ -347,8 +309,6 @@ def latest_snapshot(
     Rows carry groups like ``compliance_figures`` builds (``platform`` /
     ``platform_name``, ``week`` / ``week_label``).
     """
-    from metrics.models import MetricSnapshot, SnapshotScope, SnapshotWindow
-
     if scope not in SnapshotScope.values:
         raise DomainError(f"Unknown snapshot scope {scope!r}.")
     if window not in SnapshotWindow.values:
