@@ -16,12 +16,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from cases.models import RemovalRequest
 from core.audit import audit_record
+from core.errors import PermissionRefused
 from metrics.figures import FIGURE_DEFINITIONS, Figures, MetricFilters
 from metrics.models import (
     MetricSnapshot,
@@ -172,7 +174,7 @@ def snapshot_build(
         "first_sent_at": sources["first_sent_at"].isoformat() if sources["first_sent_at"] else None,
         "last_sent_at": sources["last_sent_at"].isoformat() if sources["last_sent_at"] else None,
         "last_12_weeks_from": recent.start.isoformat() if recent.start else None,
-        "time_zone": str(timezone.get_current_timezone()),
+        "time_zone": settings.TIME_ZONE,
         "code_version": code_version(),
         "definitions": _definitions_hash(),
     }
@@ -200,6 +202,8 @@ def snapshot_refresh(
     *, now: datetime | None = None, by: Any = None, trigger: str | None = None
 ) -> MetricSnapshot:
     """Recompute the snapshot now, atomically. ``by`` is the supervisor who pressed the button."""
+    if by is not None and not by.has_perm("metrics.refresh_snapshot"):
+        raise PermissionRefused("Only a supervisor can recompute the compliance figures.")
     now = now or timezone.now()
     trigger = trigger or (SnapshotTrigger.BUTTON if by is not None else SnapshotTrigger.COMMAND)
     with transaction.atomic(durable=True):

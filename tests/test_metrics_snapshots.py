@@ -9,7 +9,7 @@ import pytest
 from cases.models import Outcome, OutcomeSource
 from cases.services.outcomes import request_item_record_outcome
 from core.audit import audit_history
-from core.errors import DomainError
+from core.errors import DomainError, PermissionRefused
 from metrics import services
 from metrics.figures import MetricFilters
 from metrics.models import MetricSnapshot, SnapshotTrigger
@@ -235,3 +235,10 @@ def test_it_gives_one_empty_total_when_no_items_match_any_grouping():
 def test_it_refuses_to_group_by_actor_in_grouping_sets():
     with pytest.raises(DomainError):
         compliance_figures_sets(filters=MetricFilters(), grouping_sets=[("actor",), ()])
+
+
+def test_it_refuses_a_refresh_by_someone_without_the_permission(dave):
+    with pytest.raises(PermissionRefused):
+        snapshot_refresh(now=NOW, by=dave)
+
+    assert not MetricSnapshot.objects.exists()
