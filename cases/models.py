@@ -135,8 +135,9 @@ class Item(models.Model):
     # The latest verification, kept in step with the newest check row (app
     # ``verification``) so that lists, the dashboard and the metrics read one column.
     # Empty until the URL is first checked.
+    # A database default too: bulk paths insert items with raw SQL (intake, benchmarks).
     verification = models.CharField(
-        max_length=8, choices=VerificationStatus.choices, blank=True, default=""
+        max_length=8, choices=VerificationStatus.choices, blank=True, default="", db_default=""
     )
     verified_at = models.DateTimeField(null=True, blank=True)
 
