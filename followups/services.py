@@ -24,11 +24,9 @@ the times (cases.services.requests.request_resume_clock).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, time
-from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -40,8 +38,6 @@ from django.utils import timezone
 
 from cases.models import (
     OPEN_REQUEST_STATES,
-    Correspondence,
-    CorrespondenceChannel,
     CorrespondenceDirection,
     LadderStep,
     Outcome,
@@ -63,9 +59,8 @@ from core.alerts import alert_raise
 from core.audit import audit_record
 from core.errors import DomainError
 from followups.models import ComposeSchedule, Weekday
-from notifications.emails import build_escalation_email, build_reminder_email, email_as_bytes
-from notifications.models import OutboundEmail
-from notifications.services import _enqueue_delivery, _queue_email
+from notifications.emails import build_escalation_email, build_reminder_email
+from notifications.services import email_deliver_after_commit, email_queue
 from platforms.models import ContactChannel
 from portal.services import portal_link_issue, portal_url_for
 
@@ -217,7 +212,7 @@ def _send_reminder(request: RemovalRequest, open_lines: list[RequestItem], *, nu
         message = build_reminder_email(
             request, contact, open_urls=urls, number=number, portal_url=portal_url_for(token)
         )
-        emails.append(_queue_email(request, contact, message, author=None))
+        emails.append(email_queue(request=request, message=message, contact=contact))
     audit_record(
         actor=None,
         actor_label="system",
@@ -227,7 +222,7 @@ def _send_reminder(request: RemovalRequest, open_lines: list[RequestItem], *, nu
         extra={"open_urls": len(urls)},
     )
     for email in emails:
-        transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+        email_deliver_after_commit(email)
 
 
 # --- escalation -------------------------------------------------------------------------
@@ -275,8 +270,10 @@ def _escalate(request: RemovalRequest, open_lines: list[RequestItem]) -> int:
             upstream_references=[f"{d.reference} ({d.platform.name})" for d in upstream],
             request_path=path,
         )
-        email = _queue_internal_email(request, message)
-        transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+        email = email_queue(
+            request=request, message=message, direction=CorrespondenceDirection.INTERNAL
+        )
+        email_deliver_after_commit(email)
     return len(upstream)
 
 
@@ -294,34 +291,6 @@ def _supervisors_with_email() -> list[Any]:
         .exclude(email="")
         .distinct()
         .order_by("pk")
-    )
-
-
-def _queue_internal_email(request: RemovalRequest, message: Any) -> OutboundEmail:
-    """A ledger row for mail to our own staff: an internal entry on the request's timeline."""
-    raw = email_as_bytes(message)
-    message_id = message.extra_headers["Message-ID"]
-    correspondence = Correspondence.objects.create(
-        request=request,
-        direction=CorrespondenceDirection.INTERNAL,
-        channel=CorrespondenceChannel.EMAIL,
-        from_address=message.from_email,
-        to_addresses=list(message.to),
-        subject=str(message.subject),
-        body_text=str(message.body),
-        raw=raw,
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
-        message_id=message_id,
-    )
-    return OutboundEmail.objects.create(
-        request=request,
-        correspondence=correspondence,
-        contact=None,
-        to_address=message.to[0],
-        message_id=message_id,
-        subject=str(message.subject),
-        next_attempt_at=timezone.now(),
-        enqueued_at=timezone.now(),
     )
 
 

@@ -140,16 +140,16 @@ def _x_ticks(chart: Chart, xs: list[float]) -> list[Tick]:
     ]
 
 
-def line_chart(
+def _framed_chart(
     *,
     id: str,
     title: str,
     description: str,
     x_labels: Sequence[str],
     series: Sequence[Series],
-    percent: bool = True,
-) -> Chart:
-    """Lines over categories (ISO weeks). Percent charts run 0-100 %; gaps stay gaps."""
+    percent: bool,
+) -> tuple[Chart, list[float], float]:
+    """A chart with its axes drawn (0-100 % or 0 to a round maximum), x positions, y maximum."""
     chart = Chart(
         id=id,
         title=title,
@@ -163,6 +163,27 @@ def line_chart(
     _frame(chart, y_max)
     xs = _x_positions(chart)
     chart.x_ticks = _x_ticks(chart, xs)
+    return chart, xs, y_max
+
+
+def line_chart(
+    *,
+    id: str,
+    title: str,
+    description: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    percent: bool = True,
+) -> Chart:
+    """Lines over categories (ISO weeks). Percent charts run 0-100 %; gaps stay gaps."""
+    chart, xs, y_max = _framed_chart(
+        id=id,
+        title=title,
+        description=description,
+        x_labels=x_labels,
+        series=series,
+        percent=percent,
+    )
     span = chart.plot_bottom - chart.plot_top
     for index, one in enumerate(series):
         commands: list[str] = []
@@ -192,19 +213,14 @@ def bar_chart(
     percent: bool = False,
 ) -> Chart:
     """Grouped bars (one group per x label, one bar per series); None draws no bar."""
-    chart = Chart(
+    chart, xs, y_max = _framed_chart(
         id=id,
         title=title,
         description=description,
-        x_labels=list(x_labels),
-        series=list(series),
+        x_labels=x_labels,
+        series=series,
         percent=percent,
     )
-    values = [v for s in series for v in s.values if v is not None]
-    y_max = 1.0 if percent else _nice_max(max(values, default=0))
-    _frame(chart, y_max)
-    xs = _x_positions(chart)
-    chart.x_ticks = _x_ticks(chart, xs)
     count = len(chart.x_labels) or 1
     group_width = (chart.plot_right - chart.plot_left) / count * 0.8
     bar_width = group_width / max(len(series), 1)

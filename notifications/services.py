@@ -86,7 +86,9 @@ def request_approve_and_send(*, request: RemovalRequest, approver: Any) -> SendR
             if contact.channel == ContactChannel.EMAIL:
                 _link, token = portal_link_issue(request=request, contact=contact)
                 message = build_request_email(request, contact, portal_url=portal_url_for(token))
-                emails.append(_queue_email(request, contact, message, author=approver))
+                emails.append(
+                    email_queue(request=request, message=message, contact=contact, author=approver)
+                )
             else:
                 web_forms.append(contact)
                 _note_web_form_needed(request, contact, author=approver)
@@ -100,18 +102,29 @@ def request_approve_and_send(*, request: RemovalRequest, approver: Any) -> SendR
             },
         )
         for email in emails:
-            transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+            email_deliver_after_commit(email)
     return SendResult(request=request, emails=emails, web_form_contacts=web_forms)
 
 
-def _queue_email(
-    request: RemovalRequest, contact: Contact, message: Any, *, author: Any
+def email_queue(
+    *,
+    request: RemovalRequest,
+    message: Any,
+    contact: Contact | None = None,
+    author: Any = None,
+    direction: CorrespondenceDirection = CorrespondenceDirection.OUTBOUND,
 ) -> OutboundEmail:
+    """Freeze ``message`` to bytes on the request's timeline and write its ledger row.
+
+    Every email the system sends goes through here: to an operator's contact
+    (outbound), or to the unit's own staff (``direction=INTERNAL``, no contact).
+    Call ``email_deliver_after_commit`` on the row in the same transaction.
+    """
     raw = email_as_bytes(message)
     message_id = message.extra_headers["Message-ID"]
     correspondence = Correspondence.objects.create(
         request=request,
-        direction=CorrespondenceDirection.OUTBOUND,
+        direction=direction,
         channel=CorrespondenceChannel.EMAIL,
         contact=contact,
         author=author,
@@ -127,7 +140,7 @@ def _queue_email(
         request=request,
         correspondence=correspondence,
         contact=contact,
-        to_address=contact.email,
+        to_address=message.to[0],
         message_id=message_id,
         subject=str(message.subject),
         next_attempt_at=timezone.now(),
@@ -135,6 +148,11 @@ def _queue_email(
         # alone for a while before deciding that hint was lost.
         enqueued_at=timezone.now(),
     )
+
+
+def email_deliver_after_commit(email: OutboundEmail) -> None:
+    """Hint the broker once the transaction commits; the sweeper covers a lost hint."""
+    transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
 
 
 def request_clarification_answer(
@@ -149,7 +167,7 @@ def request_clarification_answer(
         raise DomainError(f"{contact} is not an email contact of {request.platform.name}.")
     with transaction.atomic(durable=True):
         message = build_clarification_email(request, contact, question=question, answer=answer)
-        email = _queue_email(request, contact, message, author=by)
+        email = email_queue(request=request, message=message, contact=contact, author=by)
         if request.clock_paused_at is not None:
             request_resume_clock(request=request, by=by)
         audit_record(
@@ -158,7 +176,7 @@ def request_clarification_answer(
             target=request,
             new={"contact": contact.pk, "email": email.pk},
         )
-        transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+        email_deliver_after_commit(email)
     return email
 
 
@@ -492,5 +510,5 @@ def outbound_email_retry(*, email: OutboundEmail, by: Any) -> OutboundEmail:
         email.next_attempt_at = timezone.now()
         email.enqueued_at = timezone.now()
         email.save(update_fields=["state", "attempts", "next_attempt_at", "enqueued_at"])
-        transaction.on_commit(partial(_enqueue_delivery, email.pk), robust=True)
+        email_deliver_after_commit(email)
     return email

@@ -29,6 +29,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -421,4 +422,11 @@ def check_urls(
             results = await checker.check_many(urls, budget_seconds=budget_seconds)
             return results, checker.stats
 
-    return asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    # Called from a thread that already runs an event loop (an ASGI server, a test
+    # harness driving a browser): asyncio.run refuses that, so use a thread of our own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verifier") as pool:
+        return pool.submit(asyncio.run, run()).result()
