@@ -77,17 +77,24 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
 
 
 def ensure_role_groups() -> dict[Role, Group]:
-    """Create or update one group per role with exactly its permissions. Idempotent."""
+    """Create or update one group per role with exactly its permissions. Idempotent.
+
+    The permissions are read in one query (every test's personas go through here).
+    """
+    wanted = {code for codes in ROLE_PERMISSIONS.values() for code in codes}
+    found = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.filter(
+            codename__in={code.split(".")[1] for code in wanted}
+        ).values_list("pk", "content_type__app_label", "codename")
+    }
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise Permission.DoesNotExist(f"Permissions named in core.roles do not exist: {missing}")
     groups: dict[Role, Group] = {}
     for role, codes in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role.value)
-        perms = []
-        for code in codes:
-            app_label, codename = code.split(".")
-            perms.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(perms)
+        group.permissions.set([found[code] for code in codes])
         groups[role] = group
     return groups
 
