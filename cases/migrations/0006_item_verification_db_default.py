@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_ladder_defaults'),
+        ("cases", "0005_ladder_defaults"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='item',
-            name='verification',
-            field=models.CharField(blank=True, choices=[('live', 'Live'), ('gone', 'Gone'), ('unknown', 'Unknown')], db_default='', default='', max_length=8),
+            model_name="item",
+            name="verification",
+            field=models.CharField(
+                blank=True,
+                choices=[("live", "Live"), ("gone", "Gone"), ("unknown", "Unknown")],
+                db_default="",
+                default="",
+                max_length=8,
+            ),
         ),
     ]
