@@ -26,6 +26,7 @@ from cases.models import (
     Item,
     ItemReferral,
     ItemStatus,
+    LadderPolicy,
     Outcome,
     OutcomeRecord,
     OutcomeSource,
@@ -39,6 +40,7 @@ from core.roles import Role
 from demo import dataset as data
 from demo.reset import demo_counts, demo_delete
 from demo.timeline import Timeline
+from metrics.models import MetricSnapshot
 from platforms.models import Contact, OperatorCanAct, Platform, PlatformStatus, UpstreamRole
 from platforms.services import platform_create
 
@@ -58,10 +60,16 @@ def load_demo(*args: str) -> str:
 @pytest.fixture(scope="module")
 def demo_output(django_db_setup: None, django_db_blocker: object) -> Iterator[str]:
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        ladders = list(LadderPolicy.objects.all())
         output = load_demo()
     yield output
     with django_db_blocker.unblock():  # type: ignore[attr-defined]
         demo_delete()
+        # The demo commits unit-wide settings and figures too (its stricter ladder, a
+        # metrics snapshot): put them back as they were for the modules that follow.
+        LadderPolicy.objects.all().delete()
+        LadderPolicy.objects.bulk_create(ladders)
+        MetricSnapshot.objects.all().delete()
 
 
 @pytest.fixture

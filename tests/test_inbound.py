@@ -34,6 +34,7 @@ from notifications.inbound.receiver import receiver_controller
 from notifications.models import InboundAttachment, InboundMail, MatchedBy, OutboundEmail
 from notifications.tasks import poll_imap_mailbox
 from platforms.models import Contact, Platform
+from scheduling.jobs import JOBS
 from tests.factories import (
     ContactFactory,
     CorrespondenceFactory,
@@ -580,8 +581,13 @@ def test_it_reads_back_a_reply_to_the_email_it_sent_over_smtp_both_ways(
 
 
 def test_it_registers_the_imap_poll_every_two_minutes(settings):
-    entry = settings.CELERY_BEAT_SCHEDULE["notifications.poll_imap_mailbox"]
-    assert entry == {"task": "notifications.poll_imap_mailbox", "schedule": 120.0}
+    entry = settings.CELERY_BEAT_SCHEDULE["tick poll_imap_mailbox"]
+    assert entry == {
+        "task": "scheduling.run_job",
+        "schedule": 120.0,
+        "args": ("poll_imap_mailbox",),
+    }
+    assert JOBS["poll_imap_mailbox"].work == "notifications.services.imap_poll_job"
     assert "notifications.poll_imap_mailbox" in celery_app.tasks
 
 
