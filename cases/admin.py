@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from cases.models import (
     Actor,
@@ -16,17 +15,18 @@ from cases.models import (
     RemovalRequest,
     RequestItem,
 )
+from core.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 
 
 @admin.register(Actor)
-class ActorAdmin(admin.ModelAdmin):
+class ActorAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("name", "proscribed", "created_at")
     list_filter = ("proscribed",)
     search_fields = ("name", "aliases", "notes")
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("title", "actor", "status", "created_by", "created_at")
     list_filter = ("status", "actor")
     search_fields = ("title", "description", "actor__name")
@@ -50,7 +50,7 @@ class HoldInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "url_normalised",
         "platform",
@@ -63,16 +63,27 @@ class ItemAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "category", "legal_basis", "threat_to_life", "platform__tier")
     search_fields = ("url_normalised", "url_submitted", "host", "assessment_note")
-    autocomplete_fields = ("platform", "case", "actor", "created_by", "reviewed_by")
+    autocomplete_fields = ("platform", "case", "actor", "created_by")
     list_select_related = ("platform", "created_by")
-    readonly_fields = ("url_normalised", "host", "created_at")
+    # Status, review (four-eyes) and the latest verification change only through the
+    # services, which check permissions and write the audit trail (issue 10, point 3).
+    readonly_fields = (
+        "url_normalised",
+        "host",
+        "created_at",
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+        "verification",
+    )
     date_hierarchy = "created_at"
     show_full_result_count = False  # no COUNT(*) over a large table on every page
     inlines = (ItemReferralInline, HoldInline)
 
 
 @admin.register(ItemReferral)
-class ItemReferralAdmin(admin.ModelAdmin):
+class ItemReferralAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("url_submitted", "item", "referred_by", "case", "created_at")
     search_fields = ("url_submitted", "item__url_normalised", "referred_by__username")
     autocomplete_fields = ("item", "referred_by", "case")
@@ -81,7 +92,7 @@ class ItemReferralAdmin(admin.ModelAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("item", "requesting_agency", "review_on", "placed_by", "released_at")
     list_filter = ("review_on",)
     search_fields = ("item__url_normalised", "reason", "requesting_agency")
@@ -90,15 +101,12 @@ class HoldAdmin(admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(admin.ModelAdmin):
+class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("item", "kind", "sha256", "size_bytes", "captured_at", "captured_by")
     list_filter = ("kind",)
     search_fields = ("item__url_normalised", "sha256")
     autocomplete_fields = ("item", "captured_by")
     list_select_related = ("item", "captured_by")
-
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        return False  # evidence is never altered
 
 
 class RequestItemInline(admin.TabularInline):
@@ -109,7 +117,7 @@ class RequestItemInline(admin.TabularInline):
 
 
 @admin.register(RemovalRequest)
-class RemovalRequestAdmin(admin.ModelAdmin):
+class RemovalRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "platform",
@@ -122,27 +130,48 @@ class RemovalRequestAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "request_type", "legal_basis", "threat_to_life", "platform__tier")
     search_fields = ("reference", "platform__name", "notes")
-    autocomplete_fields = ("platform", "composed_by", "approved_by", "contacts")
+    autocomplete_fields = ("platform", "contacts")
     list_select_related = ("platform", "composed_by", "approved_by")
-    # State is changed through the services (and their audit trail), not by hand.
-    readonly_fields = ("reference", "state", "sent_at", "created_at", "updated_at")
+    # State and who composed, submitted and approved it change through the services
+    # (four-eyes and their audit trail), never by hand (issue 10, point 3).
+    readonly_fields = (
+        "reference",
+        "state",
+        "composed_by",
+        "submitted_by",
+        "submitted_at",
+        "approved_by",
+        "approved_at",
+        "sent_at",
+        "created_at",
+        "updated_at",
+    )
     date_hierarchy = "created_at"
     show_full_result_count = False
     inlines = (RequestItemInline,)
 
 
 @admin.register(RequestItem)
-class RequestItemAdmin(admin.ModelAdmin):
+class RequestItemAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("request", "item", "outcome", "outcome_source", "outcome_at")
     list_filter = ("outcome", "outcome_source")
     search_fields = ("request__reference", "item__url_normalised")
     autocomplete_fields = ("request", "item")
     list_select_related = ("request", "item")
+    # Outcomes are recorded through the services, each one kept in OutcomeRecord.
+    readonly_fields = (
+        "outcome",
+        "outcome_at",
+        "outcome_source",
+        "outcome_reason",
+        "first_response_at",
+        "first_removal_at",
+    )
     show_full_result_count = False
 
 
 @admin.register(OutcomeRecord)
-class OutcomeRecordAdmin(admin.ModelAdmin):
+class OutcomeRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("line", "outcome", "source", "recorded_by", "recorded_at")
     list_filter = ("outcome", "source")
     search_fields = ("line__request__reference", "line__item__url_normalised", "reason")
@@ -151,7 +180,7 @@ class OutcomeRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(Correspondence)
-class CorrespondenceAdmin(admin.ModelAdmin):
+class CorrespondenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("subject", "request", "direction", "channel", "from_address", "created_at")
     list_filter = ("direction", "channel")
     search_fields = ("subject", "body_text", "from_address", "message_id", "request__reference")
@@ -162,7 +191,7 @@ class CorrespondenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(LadderPolicy)
-class LadderPolicyAdmin(admin.ModelAdmin):
+class LadderPolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Supervisors edit ladders on /follow-ups/ (validated there); the admin is for repairs."""
 
     list_display = (

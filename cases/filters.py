@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters as filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import style_widgets
@@ -21,7 +21,8 @@ from cases.models import (
     LegalBasis,
 )
 from cases.selectors.cases import DEFAULT_CASE_SORT
-from cases.selectors.items import DEFAULT_ITEM_SORT
+from cases.selectors.items import DEFAULT_ITEM_SORT, items_matching
+from platforms.filters import PlatformNameFilter, show_chosen_platform_name
 from platforms.models import Platform
 
 ITEM_SORT_LABELS = {
@@ -65,15 +66,21 @@ class ItemFilter(_StyledFilterSet):
 
     q = filters.CharFilter(method="search", label=_("URL contains"))
     status = filters.ChoiceFilter(choices=ItemStatus.choices, label=_("Status"))
-    platform = filters.ModelChoiceFilter(
-        queryset=Platform.objects.order_by("name"),
+    # A name with suggestions, not a <select> of every platform (decision 0022).
+    platform = PlatformNameFilter(
+        queryset=Platform.objects.all(),
         null_label=_("Unknown platform"),
         label=_("Platform"),
+        help_text=_("Type a name; “null” for items with no platform."),
     )
+    # A validated case number, not a <select> of every case (5,000 options at scale);
+    # the case page links here, and the chosen case's title shows under the field.
     case = filters.ModelChoiceFilter(
-        queryset=Case.objects.order_by("-created_at", "-id"),
+        queryset=Case.objects.all(),
         null_label=_("No case"),
-        label=_("Case"),
+        label=_("Case number"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        help_text=_("“null” for items in no case."),
     )
     category = filters.ChoiceFilter(choices=ItemCategory.choices, label=_("Category"))
     legal_basis = filters.ChoiceFilter(choices=LegalBasis.choices, label=_("Legal basis"))
@@ -92,13 +99,15 @@ class ItemFilter(_StyledFilterSet):
         model = Item
         fields: list[str] = []
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_chosen_platform_name(self.form)
+        chosen_case = self.form.cleaned_data.get("case") if self.form.is_valid() else None
+        if isinstance(chosen_case, Case):
+            self.form.fields["case"].help_text = chosen_case.title
+
     def search(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(url_normalised__icontains=value) | Q(url_submitted__icontains=value)
-        )
+        return items_matching(queryset, value)
 
     def held(self, queryset: QuerySet[Item], name: str, value: Any) -> QuerySet[Item]:
         if not value:

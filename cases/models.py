@@ -97,10 +97,20 @@ class Item(models.Model):
     """One URL referred for removal. The same content (normalised URL) is one item, never two."""
 
     url_submitted = models.TextField(help_text=_("The URL exactly as it was first referred."))
-    url_normalised = models.TextField(unique=True)
-    host = models.CharField(max_length=253, db_index=True)
+    # Unique by a Meta constraint, not ``unique=True``: the field option also builds a
+    # text_pattern_ops index for LIKE 'prefix%' that no query uses (search is by trigram).
+    url_normalised = models.TextField()
+    # Indexed by Meta.indexes, not ``db_index=True``, for the same reason (host matching is
+    # equality or LIKE '%.suffix', which a pattern_ops index cannot answer).
+    host = models.CharField(max_length=253)
+    # No index of its own: item_platform_status_idx (platform, status) starts with it.
     platform = models.ForeignKey(
-        Platform, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+        Platform,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="items",
+        db_index=False,
     )
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
@@ -144,6 +154,11 @@ class Item(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # The same content (normalised URL) is one item; intake inserts ON CONFLICT on it.
+            # Named as ``unique=True`` named it, so existing databases keep their constraint.
+            models.UniqueConstraint(
+                fields=["url_normalised"], name="cases_item_url_normalised_key"
+            ),
             # Four-eyes: nobody approves or rejects an item they referred.
             models.CheckConstraint(
                 condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=F("created_by")),
@@ -165,6 +180,17 @@ class Item(models.Model):
             models.Index(fields=["created_at", "id"], name="item_created_idx"),
             models.Index(fields=["status", "created_at", "id"], name="item_status_created_idx"),
             models.Index(fields=["platform", "status"], name="item_platform_status_idx"),
+            # The item list sorted by platform (keyset pages in either direction).
+            models.Index(fields=["platform", "id"], name="item_platform_id_idx"),
+            # Equality on host (platform matching); named as ``db_index=True`` named it.
+            models.Index(fields=["host"], name="cases_item_host_d64a253c"),
+            # Dashboard: "operator says removed, URL still live", newest check first. Partial:
+            # intake inserts unchecked items, which it never touches.
+            models.Index(
+                fields=["-verified_at"],
+                condition=Q(verification="live"),
+                name="item_live_verified_idx",
+            ),
             # Dashboard: threat-to-life items still needing attention.
             models.Index(
                 fields=["created_at"],
@@ -326,6 +352,16 @@ class RemovalRequest(models.Model):
         on_delete=models.PROTECT,
         related_name="requests_approved",
     )
+    # Who asked for approval: a weekly draft has no composer, so four-eyes is held
+    # between the submitter and the approver (issue 10, point 4).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests_submitted",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # The effective deadline; a clarification pause pushes it back when it ends.
@@ -356,6 +392,10 @@ class RemovalRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("composed_by")),
                 name="request_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("submitted_by")),
+                name="request_four_eyes_submitter",
             ),
             models.CheckConstraint(
                 condition=Q(reference__regex=r"^TKD-[0-9]{4}-[0-9]{6}$"),
@@ -410,7 +450,11 @@ class RemovalRequest(models.Model):
             models.Index(fields=["state", "created_at", "id"], name="request_state_created_idx"),
             # Metrics: requests sent in a period, per platform.
             models.Index(fields=["platform", "sent_at"], name="request_platform_sent_idx"),
-            models.Index(fields=["sent_at"], name="request_sent_idx"),
+            # The request list sorted by sent, deadline or platform (keyset pages; the sent
+            # index also serves what sent_at alone did).
+            models.Index(fields=["sent_at", "id"], name="request_sent_id_idx"),
+            models.Index(fields=["deadline", "id"], name="request_deadline_id_idx"),
+            models.Index(fields=["platform", "id"], name="request_platform_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -461,7 +505,11 @@ class OutcomeSource(models.TextChoices):
 class RequestItem(models.Model):
     """An item's line in a request, with its latest outcome (history in OutcomeRecord)."""
 
-    request = models.ForeignKey(RemovalRequest, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by request_item_request_id_idx (request, id), not the FK's own index: the
+    # request page reads its lines a page at a time in id order (decision 0027).
+    request = models.ForeignKey(
+        RemovalRequest, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="request_lines")
     # Latest outcome, kept in step with the newest OutcomeRecord for fast lists and metrics.
     outcome = models.CharField(max_length=32, choices=Outcome.choices, default=Outcome.PENDING)
@@ -480,6 +528,24 @@ class RequestItem(models.Model):
         indexes = [
             models.Index(fields=["item"], name="request_item_item_idx"),
             models.Index(fields=["request", "outcome"], name="request_item_outcome_idx"),
+            models.Index(fields=["request", "id"], name="request_item_request_id_idx"),
+            # Dashboard: this week's answers and removals, and the open questions, without
+            # reading every line. Partial, so composing (lines start unanswered) skips them.
+            models.Index(
+                fields=["first_response_at"],
+                condition=Q(first_response_at__isnull=False),
+                name="request_item_answered_idx",
+            ),
+            models.Index(
+                fields=["first_removal_at"],
+                condition=Q(first_removal_at__isnull=False),
+                name="request_item_removed_idx",
+            ),
+            models.Index(
+                fields=["outcome_at"],
+                condition=Q(outcome="needs_info"),
+                name="request_item_question_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -582,14 +648,25 @@ class Correspondence(models.Model):
         ordering = ["created_at", "id"]
         verbose_name_plural = "correspondence"
         constraints = [
-            # The same message delivered twice is stored once.
+            # A received email is the same message only if its bytes are the same: senders
+            # reuse Message-IDs for different messages (decision 0019, point 7b).
+            models.UniqueConstraint(
+                fields=["raw_sha256"],
+                condition=Q(direction="inbound", channel="email") & ~Q(raw_sha256=""),
+                name="correspondence_inbound_email_raw_unique",
+            ),
+            # We mint outgoing Message-IDs: two sent messages sharing one is a bug.
             models.UniqueConstraint(
                 fields=["message_id"],
-                condition=~Q(message_id=""),
-                name="correspondence_message_id_unique",
+                condition=Q(direction="outbound") & ~Q(message_id=""),
+                name="correspondence_outbound_message_id_unique",
             ),
         ]
         indexes = [
+            # In-Reply-To / References lookups when matching replies.
+            models.Index(
+                fields=["message_id"], condition=~Q(message_id=""), name="corr_message_id_idx"
+            ),
             models.Index(fields=["request", "created_at"], name="corr_request_timeline_idx"),
             models.Index(
                 fields=["created_at"], condition=Q(request__isnull=True), name="corr_unmatched_idx"

@@ -7,12 +7,29 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from core.account_views import (
+    PasswordChangeView,
+    SignInView,
+    two_factor_setup,
+    two_factor_verify,
+)
+from core.audit_search import audit_export, audit_search
 from core.views import healthz
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/2fa/", two_factor_verify, name="two_factor_verify"),
+    path("accounts/2fa/setup/", two_factor_setup, name="two_factor_setup"),
     path("admin/", admin.site.urls),
+    path("audit/", audit_search, name="audit"),
+    path("audit/export.csv", audit_export, name="audit_export"),
     path("healthz", healthz, name="healthz"),
     path("platforms/", include("platforms.urls")),
     path("items/", include("cases.urls.items")),

@@ -6,11 +6,17 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import IllegalTransition, PermissionRefused
 from core.models import Alert
+
+# Sent after a new alert with ``email=True`` is written (sender: Alert, alert=the row).
+# The mail layer (notifications) listens and emails it once the transaction commits;
+# core itself knows nothing of email.
+alert_raised = Signal()
 
 
 def alert_raise(
@@ -21,8 +27,12 @@ def alert_raise(
     url: str = "",
     target: models.Model | None = None,
     key: str = "",
+    email: bool = False,
 ) -> Alert:
-    """Open an alert for holders of ``permission``; with ``key``, at most one open at a time."""
+    """Open an alert for holders of ``permission``; with ``key``, at most one open at a time.
+
+    With ``email``, every active holder of ``permission`` with an address is also emailed.
+    """
     if key:
         existing = Alert.objects.filter(key=key, dismissed_at__isnull=True).first()
         if existing is not None:
@@ -35,13 +45,17 @@ def alert_raise(
         "target_type": target._meta.label_lower if target is not None else "",
         "target_id": str(target.pk) if target is not None else "",
         "key": key,
+        "email_wanted": email,
     }
     try:
         with transaction.atomic():
-            return Alert.objects.create(**fields)
+            alert = Alert.objects.create(**fields)
     except IntegrityError:
         # Raised by someone else between our check and our insert: theirs is ours.
         return Alert.objects.get(key=key, dismissed_at__isnull=True)
+    if email:
+        alert_raised.send(sender=Alert, alert=alert)
+    return alert
 
 
 def alerts_open_for(user: Any) -> QuerySet[Alert]:

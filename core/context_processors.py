@@ -33,6 +33,7 @@ NAVIGATION: list[tuple[Any, str, str]] = [
     (_("Compliance"), "metrics:league", "metrics.view_figures"),
     (_("Follow-up rules"), "followups:settings", "followups.view_composeschedule"),
     (_("System health"), "scheduling:health", "scheduling.view_jobrun"),
+    (_("Audit trail"), "audit", "core.view_auditevent"),
     (_("Admin"), "admin:index", "is_staff"),
 ]
 

@@ -29,3 +29,5 @@ class DuplicateError(DomainError):
 
 class PermissionRefused(DomainError):
     """The user's role does not allow this action (a 403, with the reason)."""
+
+    permission: str = ""

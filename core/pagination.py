@@ -14,7 +14,7 @@ at 1 M rows), compares typed columns with text values (a tampered cursor was a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -68,6 +68,9 @@ def keyset_page(
     after = _decode(params.get("after"), keys)
     before = _decode(params.get("before"), keys) if after is None else None
 
+    if _splits_at_nulls(keys):
+        return _split_page(queryset, keys, after=after, before=before, page_size=page_size)
+
     if before is not None:
         query = queryset.filter(_beyond(keys, before, backwards=True))
         rows = list(query.order_by(*_order_by(keys, backwards=True))[: page_size + 1])
@@ -81,11 +84,82 @@ def keyset_page(
         rows = rows[:page_size]
         has_previous = after is not None
 
+    return _page_of(rows, keys, has_next=has_next, has_previous=has_previous)
+
+
+def _page_of(
+    rows: list[Any], keys: list[_Key], *, has_next: bool, has_previous: bool
+) -> KeysetPage:
     return KeysetPage(
         rows=rows,
         next_cursor=_encode(rows[-1], keys) if rows and has_next else None,
         previous_cursor=_encode(rows[0], keys) if rows and has_previous else None,
     )
+
+
+def _splits_at_nulls(keys: list[_Key]) -> bool:
+    """A nullable leading key (``-sent_at``, ``deadline``, ``-platform``) before non-null
+    keys of the same direction: paged as two index ranges, the non-null rows then the NULLs.
+
+    The general OR expansion (``sent_at < x OR (sent_at = x AND id < y) OR sent_at IS
+    NULL``) cannot start an index scan at the cursor: a deep page read every row before it.
+    """
+    first, rest = keys[0], keys[1:]
+    return (
+        first.nullable
+        and bool(rest)
+        and not any(key.nullable for key in rest)
+        and len({key.descending for key in keys}) == 1
+    )
+
+
+def _split_page(
+    queryset: QuerySet[Any],
+    keys: list[_Key],
+    *,
+    after: list[Any] | None,
+    before: list[Any] | None,
+    page_size: int,
+) -> KeysetPage:
+    """One query per part the page touches (two only where the non-null rows run out):
+    ``first IS NOT NULL AND (first, ...) > cursor`` and ``first IS NULL AND (rest) > cursor``,
+    each a range of a plain (first, ..., id) index."""
+    first, rest = keys[0], keys[1:]
+    not_null = queryset.filter(**{f"{first.name}__isnull": False})
+    nulls = queryset.filter(**{f"{first.name}__isnull": True})
+    # Within the non-null part the leading key is not null: a plain row comparison.
+    present = [replace(first, nullable=False), *rest]
+    want = page_size + 1
+
+    def fetch(part: QuerySet[Any], part_keys: list[_Key], bound: Any, *, backwards: bool) -> list:
+        if bound is not None:
+            part = part.filter(_beyond(part_keys, bound, backwards=backwards))
+        ordered = part.order_by(*_order_by(part_keys, backwards=backwards))
+        return list(ordered[:want])
+
+    if before is not None:
+        # Backwards: the NULLs come last in the forward order, so they are read first.
+        if before[0] is None:
+            rows = fetch(nulls, rest, before[1:], backwards=True)
+            if len(rows) < want:
+                rows += fetch(not_null, present, None, backwards=True)
+        else:
+            rows = fetch(not_null, present, before, backwards=True)
+        has_more = len(rows) > page_size
+        rows = rows[:page_size][::-1]
+        has_next, has_previous = True, has_more
+    else:
+        if after is None or after[0] is not None:
+            rows = fetch(not_null, present, after, backwards=False)
+            if len(rows) < want:
+                rows += fetch(nulls, rest, None, backwards=False)
+        else:
+            rows = fetch(nulls, rest, after[1:], backwards=False)
+        has_next = len(rows) > page_size
+        rows = rows[:page_size]
+        has_previous = after is not None
+
+    return _page_of(rows, keys, has_next=has_next, has_previous=has_previous)
 
 
 def _key(queryset: QuerySet[Any], name: str) -> _Key:
@@ -174,6 +248,11 @@ def _encode(row: Any, keys: list[_Key]) -> str:
             value = getattr(value, part, None) if value is not None else None
         if isinstance(value, models.Model):
             value = value.pk
+        if value is not None:
+            # The value as the column holds it, not as Python wraps it: a CountryField
+            # gives a Country object, a custom field anything else; _decode's
+            # ``to_python`` turns the stored form back into a comparable value.
+            value = key.field.get_prep_value(value)
         values.append(value)
     return signing.dumps([_jsonable(v) for v in values], salt=_SALT)
 

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from django.contrib.auth.models import Group, Permission
 
+from core.auth_backends import ROLE_NAMES_CACHE
+
 
 class Role(StrEnum):
     OFFICER = "officer"
@@ -63,6 +65,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.hold_item",
         "cases.approve_request",
         "cases.change_removalrequest",
+        "platforms.record_tco_notice",
         "scheduling.view_jobrun",
         "scheduling.run_job_now",
         "cases.add_ladderpolicy",
@@ -100,5 +103,8 @@ def ensure_role_groups() -> dict[Role, Group]:
 
 
 def user_roles(user: object) -> set[Role]:
-    names = {g.name for g in getattr(user, "groups").all()}  # noqa: B009
+    # Read with the permissions when they were (core.auth_backends): no query of its own.
+    names = getattr(user, ROLE_NAMES_CACHE, None)
+    if names is None:
+        names = {g.name for g in getattr(user, "groups").all()}  # noqa: B009
     return {role for role in Role if role.value in names}

@@ -28,7 +28,8 @@ from cases.models import (
     RemovalRequest,
     RequestItem,
 )
-from core.models import AuditEvent
+from core.audit import audit_events_rewritable
+from core.models import Alert, AuditEvent
 from demo import dataset as data
 from followups.models import ComposeSchedule
 from metrics.models import MetricSnapshot
@@ -72,7 +73,17 @@ def _delete_with_dependants(queryset: QuerySet[Any]) -> None:
 
 
 def demo_delete() -> None:
-    """Delete the demo's rows, everything attached to them, and their audit events."""
+    """Delete the demo's rows, everything attached to them, and their audit events.
+
+    The audit trail is append-only; the demo's own events are the one exception
+    (``audit_events_rewritable`` refuses under production settings). The row-level
+    trail (core.RowChange) still records every deletion.
+    """
+    with audit_events_rewritable():
+        _demo_delete()
+
+
+def _demo_delete() -> None:
     users = _ids(get_user_model().objects.filter(username__in=DEMO_USERNAMES))
     # Settings the demo's supervisors last changed stay, without their name: deleting
     # them with the users would leave the unit without a ladder or a schedule.
@@ -99,6 +110,10 @@ def demo_delete() -> None:
     for model in deletion_order:
         _delete_with_dependants(model._base_manager.filter(pk__in=audited[model]))
     for model, pks in audited.items():
+        # Alerts about demo rows (threat-to-life referrals) go with them.
+        Alert.objects.filter(
+            target_type=model._meta.label_lower, target_id__in=[str(pk) for pk in pks]
+        ).delete()
         AuditEvent.objects.filter(
             target_type=model._meta.label_lower, target_id__in=[str(pk) for pk in pks]
         ).delete()

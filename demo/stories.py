@@ -275,8 +275,15 @@ def _answer_message(
         return story.dated(
             when, messages.note_record(request=request, author=story.officer, text=text)
         )
-    contact = story.world.primary_contact(story.plan.platform, email=True)
+    # The operator answers the email it got; a request that reached it only through a
+    # web form (a referral to a platform whose only mailbox is its TCO contact point) is
+    # answered by a fresh email that names the reference in its subject.
+    emailed = list(request.contacts.exclude(email="").order_by("pk"))
+    contact = (
+        emailed[0] if emailed else story.world.primary_contact(story.plan.platform, email=True)
+    )
     assert contact is not None
+    in_reply_to = messages.request_message_id(request, "request1") if emailed else ""
     replies = request.correspondence.filter(direction="inbound", channel="email").count()
     domain = contact.email.rpartition("@")[2]
     return story.dated(
@@ -292,7 +299,7 @@ def _answer_message(
             body=f"Hello,\n\nour answer to {request.reference}:\n\n{summary}\n",
             when=when,
             message_id=f"<{request.reference.lower()}.reply{replies + 1}@{domain}>",
-            in_reply_to=messages.request_message_id(request, "request1"),
+            in_reply_to=in_reply_to,
         ),
     )
 

@@ -62,7 +62,7 @@ from followups.models import ComposeSchedule, Weekday
 from notifications.emails import build_escalation_email, build_reminder_email
 from notifications.services import email_deliver_after_commit, email_queue
 from platforms.models import ContactChannel
-from portal.services import portal_link_issue, portal_url_for
+from portal.services import portal_link_issue, portal_url_withheld
 
 logger = logging.getLogger(__name__)
 
@@ -207,10 +207,11 @@ def _send_reminder(request: RemovalRequest, open_lines: list[RequestItem], *, nu
     )
     emails = []
     for contact in contacts:
-        # A fresh link per reminder: the token is never stored, so it cannot be re-sent.
-        _link, token = portal_link_issue(request=request, contact=contact)
+        # The link is (re)issued and its token put in the email by the worker at
+        # delivery; the stored reminder carries the withheld placeholder (0017).
+        portal_link_issue(request=request, contact=contact)
         message = build_reminder_email(
-            request, contact, open_urls=urls, number=number, portal_url=portal_url_for(token)
+            request, contact, open_urls=urls, number=number, portal_url=portal_url_withheld()
         )
         emails.append(email_queue(request=request, message=message, contact=contact))
     audit_record(
@@ -305,6 +306,8 @@ def weekly_compose_job(*, now: datetime) -> dict[str, int]:
         "upstream_drafts": len(result.upstream_drafts),
         "stuck_platforms": len(result.stuck_platforms),
         "platforms_without_contact": len(result.platforms_without_contact),
+        "drafts_extended": len(result.extended_drafts),
+        "skipped_awaiting_approval": len(result.skipped_awaiting_approval),
     }
 
 

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdminMixin
 from metrics.models import MetricSnapshot, MetricSnapshotRow
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(_ReadOnly):
+class MetricSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "computed_at",
         "trigger",
@@ -33,7 +23,7 @@ class MetricSnapshotAdmin(_ReadOnly):
 
 
 @admin.register(MetricSnapshotRow)
-class MetricSnapshotRowAdmin(_ReadOnly):
+class MetricSnapshotRowAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["snapshot", "scope", "window", "platform_name", "week", "requested", "removed"]
     list_filter = ["scope", "window"]
     list_select_related = ["snapshot"]

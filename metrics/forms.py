@@ -14,6 +14,8 @@ from django_countries import countries
 from cases.models import Actor, LegalBasis, RequestType
 from core.errors import DomainError
 from metrics.figures import MetricFilters
+from platforms.filters import PlatformNameField, show_chosen_platform_name
+from platforms.forms import CompactSelect
 from platforms.models import Platform, PlatformArchitecture, PlatformKind, PlatformTier
 
 
@@ -37,12 +39,8 @@ class MetricFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("The end day is not included."),
     )
-    platform = forms.ModelChoiceField(
-        label=_("Platform"),
-        queryset=Platform.objects.order_by("name"),
-        required=False,
-        empty_label=_("Any platform"),
-    )
+    # A name with suggestions, not a <select> of every platform (decision 0022).
+    platform = PlatformNameField(label=_("Platform"), queryset=Platform.objects.all())
     tier = forms.ChoiceField(
         label=_("Tier"), required=False, choices=_choices(PlatformTier, _("Any tier"))
     )
@@ -69,6 +67,11 @@ class MetricFilterForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                # ~250 countries, every actor: one template per option cost ~40 ms a page.
+                compact = CompactSelect(attrs=field.widget.attrs)
+                compact.choices = field.widget.choices
+                field.widget = compact
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = f"{css} form-control-sm"
 
@@ -79,6 +82,13 @@ class MetricFilterForm(forms.Form):
         except DomainError as refused:
             raise forms.ValidationError(refused.message) from refused
         return data
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid and not getattr(self, "_shown_platform_name", False):
+            self._shown_platform_name = True
+            show_chosen_platform_name(self)  # a link's ?platform=<id> shows as the name
+        return valid
 
     def _filters(self, data: dict[str, Any]) -> MetricFilters:
         def one(name: str) -> tuple[Any, ...]:

@@ -31,6 +31,7 @@ class SnapshotScope(models.TextChoices):
     PLATFORM_WEEK = "platform_week", _("Per platform per ISO week")
     WEEK = "week", _("Per ISO week (whole unit)")
     PLATFORM = "platform", _("Per platform")
+    TIER = "tier", _("Per platform tier")
     TOTAL = "total", _("Whole unit")
 
 
@@ -39,6 +40,8 @@ class SnapshotWindow(models.TextChoices):
 
     ALL_TIME = "all_time", _("All time")
     LAST_12_WEEKS = "last_12_weeks", _("Last 12 ISO weeks (including the current one)")
+    # The transparency report's default period (the last full quarter before computed_at).
+    REPORT_PERIOD = "report_period", _("The transparency report's default period")
 
 
 class MetricSnapshot(models.Model):
@@ -56,6 +59,9 @@ class MetricSnapshot(models.Model):
     row_count = models.PositiveIntegerField(default=0)
     duration_ms = models.PositiveIntegerField(default=0)
     is_current = models.BooleanField(default=False)
+    # The transparency report of the default period (the last full quarter), apart from
+    # its per-platform table (rows of window ``report_period``): see metrics.report.
+    report = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-computed_at", "-id"]
@@ -86,6 +92,9 @@ class MetricSnapshotRow(models.Model):
         "platforms.Platform", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     platform_name = models.CharField(max_length=200, blank=True)
+    # The platform's tier when the snapshot was computed (platform rows), or the tier
+    # a ``tier`` row covers: the league filters and groups by it without a join.
+    tier = models.CharField(max_length=16, blank=True)
     # Monday of the ISO week (unit time zone) for weekly scopes.
     week = models.DateField(null=True, blank=True)
     # The half-open period [period_start, period_end) the row covers (None = open-ended).
@@ -100,6 +109,8 @@ class MetricSnapshotRow(models.Model):
     median_hours_to_response = models.FloatField(null=True, blank=True)
     median_hours_to_removal = models.FloatField(null=True, blank=True)
     refusal_breakdown = models.JSONField(default=dict, blank=True)
+    # Every refusal-type outcome together (the league sorts by it in SQL).
+    refused = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["snapshot", "scope", "platform_name", "week", "id"]
@@ -107,6 +118,10 @@ class MetricSnapshotRow(models.Model):
             # latest_snapshot(): one scope of the current snapshot, a platform's weeks.
             models.Index(
                 fields=["snapshot", "scope", "platform", "week"], name="metric_row_read_idx"
+            ),
+            # The league page: one window of the platform rows, optionally one tier.
+            models.Index(
+                fields=["snapshot", "scope", "window", "tier"], name="metric_row_league_idx"
             ),
         ]
 
@@ -118,6 +133,8 @@ class MetricSnapshotRow(models.Model):
         group: dict[str, Any] = {}
         if self.scope in (SnapshotScope.PLATFORM_WEEK, SnapshotScope.PLATFORM):
             group.update(make_group("platform", self.platform_id, self.platform_name))
+        if self.scope == SnapshotScope.TIER:
+            group.update(make_group("tier", self.tier))
         if self.week is not None:
             group.update(make_group("week", self.week))
         return Figures(

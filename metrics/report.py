@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -102,38 +103,35 @@ class TransparencyReport:
         return self.end - timedelta(days=1)
 
 
-def _orders(filters: MetricFilters) -> OrdersIssued:
-    """Removal orders sent in the period: two queries, however many there are."""
-    orders = RemovalRequest.objects.filter(
-        request_type=RequestType.REMOVAL_ORDER,
-        sent_at__gte=filters.start_at,
-        sent_at__lt=filters.end_at,
-    )
+def _requests(filters: MetricFilters) -> tuple[OrdersIssued, int]:
+    """Removal orders sent in the period, and referral requests: ONE aggregate query."""
+    sent = RemovalRequest.objects.filter(sent_at__gte=filters.start_at, sent_at__lt=filters.end_at)
     unit_country = settings.UNIT_COUNTRY.upper()
-    counts = orders.aggregate(
-        total=Count("id"),
-        emergency=Count("id", filter=Q(is_emergency=True)),
-        country_unknown=Count("id", filter=Q(platform__country="")),
-        domestic=Count("id", filter=Q(platform__country=unit_country)),
+    order = Q(request_type=RequestType.REMOVAL_ORDER)
+    counts = sent.aggregate(
+        total=Count("id", filter=order),
+        emergency=Count("id", filter=order & Q(is_emergency=True)),
+        country_unknown=Count("id", filter=order & Q(platform__country="")),
+        domestic=Count("id", filter=order & Q(platform__country=unit_country)),
+        referrals=Count("id", filter=Q(request_type=RequestType.REFERRAL)),
+        **{
+            f"basis_{value}": Count("id", filter=order & Q(legal_basis=value))
+            for value in LegalBasis.values
+        },
     )
-    by_basis = dict(
-        orders.order_by()
-        .values_list("legal_basis")
-        .annotate(n=Count("id"))
-        .values_list("legal_basis", "n")
-    )
-    return OrdersIssued(
+    orders = OrdersIssued(
         total=counts["total"],
         emergency=counts["emergency"],
         cross_border=counts["total"] - counts["country_unknown"] - counts["domestic"],
         domestic=counts["domestic"],
         country_unknown=counts["country_unknown"],
         by_legal_basis=[
-            Count_(str(value), str(label), by_basis.get(value, 0))
+            Count_(str(value), str(label), counts[f"basis_{value}"])
             for value, label in LegalBasis.choices
-            if by_basis.get(value)
+            if counts[f"basis_{value}"]
         ],
     )
+    return orders, counts["referrals"]
 
 
 def _order_outcomes(filters: MetricFilters) -> OrderOutcomes:
@@ -171,11 +169,7 @@ def transparency_report(
     period = MetricFilters(start=start, end=end)
     referral_filters = MetricFilters(start=start, end=end, request_types=(RequestType.REFERRAL,))
     [referral_figures] = compliance_figures(filters=referral_filters, now=now)
-    referral_requests = RemovalRequest.objects.filter(
-        request_type=RequestType.REFERRAL,
-        sent_at__gte=period.start_at,
-        sent_at__lt=period.end_at,
-    ).count()
+    orders, referral_requests = _requests(period)
     return TransparencyReport(
         start=start,
         end=end,
@@ -183,7 +177,7 @@ def transparency_report(
         unit_name=settings.UNIT_NAME,
         unit_country=settings.UNIT_COUNTRY.upper(),
         time_zone=settings.TIME_ZONE,
-        orders=_orders(period),
+        orders=orders,
         order_outcomes=_order_outcomes(period),
         referrals=ReferralFigures(requests=referral_requests, figures=referral_figures),
         platforms=compliance_figures(filters=period, group_by=("platform",), now=now),
@@ -255,3 +249,108 @@ def report_csv_rows(report: TransparencyReport) -> list[list[object]]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+# --- stored with the snapshot ------------------------------------------------------------
+
+
+def figures_to_json(figures: Figures) -> dict[str, object]:
+    return {
+        "requested": figures.requested,
+        "responded": figures.responded,
+        "removed": figures.removed,
+        "verified_removed": figures.verified_removed,
+        "removed_on_time": figures.removed_on_time,
+        "overdue_open": figures.overdue_open,
+        "median_hours_to_response": figures.median_hours_to_response,
+        "median_hours_to_removal": figures.median_hours_to_removal,
+        "refusal_breakdown": dict(figures.refusal_breakdown),
+    }
+
+
+def figures_from_json(data: dict[str, Any]) -> Figures:
+    return Figures(
+        requested=int(data["requested"]),
+        responded=int(data["responded"]),
+        removed=int(data["removed"]),
+        verified_removed=int(data["verified_removed"]),
+        removed_on_time=int(data["removed_on_time"]),
+        overdue_open=int(data["overdue_open"]),
+        median_hours_to_response=data["median_hours_to_response"],
+        median_hours_to_removal=data["median_hours_to_removal"],
+        refusal_breakdown={k: int(v) for k, v in data["refusal_breakdown"].items()},
+    )
+
+
+def _counts(counts: list[Count_]) -> list[dict[str, object]]:
+    return [{"key": c.key, "label": c.label, "count": c.count} for c in counts]
+
+
+def _counts_back(data: list[dict[str, Any]], labels: Any) -> list[Count_]:
+    """Labels from the choices again, in the reader's language (the key is what is stored)."""
+    return [Count_(str(c["key"]), str(labels(c["key"]).label), int(c["count"])) for c in data]
+
+
+def report_to_json(report: TransparencyReport) -> dict[str, object]:
+    """The report without its per-platform table (stored as snapshot rows), as JSON."""
+    orders, outcomes = report.orders, report.order_outcomes
+    return {
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "orders": {
+            "total": orders.total,
+            "emergency": orders.emergency,
+            "cross_border": orders.cross_border,
+            "domestic": orders.domestic,
+            "country_unknown": orders.country_unknown,
+            "by_legal_basis": _counts(orders.by_legal_basis),
+        },
+        "order_outcomes": {
+            "items": outcomes.items,
+            "removed": outcomes.removed,
+            "removed_by_outcome": _counts(outcomes.removed_by_outcome),
+            "not_removed": outcomes.not_removed,
+            "not_removed_by_reason": _counts(outcomes.not_removed_by_reason),
+        },
+        "referrals": {
+            "requests": report.referrals.requests,
+            "figures": figures_to_json(report.referrals.figures),
+        },
+    }
+
+
+def report_from_json(
+    data: dict[str, Any], *, generated_at: datetime, platforms: list[Figures]
+) -> TransparencyReport:
+    """The stored report back, with ``platforms`` read from the snapshot's rows."""
+    orders, outcomes = data["orders"], data["order_outcomes"]
+    return TransparencyReport(
+        start=date.fromisoformat(data["start"]),
+        end=date.fromisoformat(data["end"]),
+        generated_at=generated_at,
+        unit_name=settings.UNIT_NAME,
+        unit_country=settings.UNIT_COUNTRY.upper(),
+        time_zone=settings.TIME_ZONE,
+        orders=OrdersIssued(
+            total=int(orders["total"]),
+            emergency=int(orders["emergency"]),
+            cross_border=int(orders["cross_border"]),
+            domestic=int(orders["domestic"]),
+            country_unknown=int(orders["country_unknown"]),
+            by_legal_basis=_counts_back(orders["by_legal_basis"], LegalBasis),
+        ),
+        order_outcomes=OrderOutcomes(
+            items=int(outcomes["items"]),
+            removed=int(outcomes["removed"]),
+            removed_by_outcome=_counts_back(outcomes["removed_by_outcome"], Outcome),
+            not_removed=int(outcomes["not_removed"]),
+            not_removed_by_reason=_counts_back(outcomes["not_removed_by_reason"], Outcome),
+        ),
+        referrals=ReferralFigures(
+            requests=int(data["referrals"]["requests"]),
+            figures=figures_from_json(data["referrals"]["figures"]),
+        ),
+        platforms=platforms,
+        definitions=FIGURE_DEFINITIONS,
+        scope=FIGURE_SCOPE,
+    )

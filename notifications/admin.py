@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdminMixin
 from notifications.models import InboundAttachment, InboundMail, OutboundEmail
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the ledger changes only through its services (retry is on the request page)."""
 
     list_display = (
@@ -26,18 +26,9 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [field.name for field in OutboundEmail._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(InboundMail)
-class InboundMailAdmin(admin.ModelAdmin):
+class InboundMailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: what ingest learned about an email (its bytes are on the Correspondence)."""
 
     list_display = (
@@ -54,18 +45,9 @@ class InboundMailAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = [field.name for field in InboundMail._meta.fields]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(InboundAttachment)
-class InboundAttachmentAdmin(admin.ModelAdmin):
+class InboundAttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only metadata; the content is downloaded from the request page, never shown."""
 
     list_display = ("filename", "content_type", "size", "sha256", "correspondence", "created_at")
@@ -74,12 +56,3 @@ class InboundAttachmentAdmin(admin.ModelAdmin):
     show_full_result_count = False
     exclude = ("content",)
     readonly_fields = ["correspondence", "filename", "content_type", "size", "sha256", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 from cases.models import ItemCategory, LegalBasis, RemovalRequest, RequestType
+from core.validators import header_safe
 from notifications.inbound.matching import reply_address_for
 from platforms.models import Contact
 
@@ -129,9 +130,9 @@ def build_request_email(
         html = render_to_string(HTML_TEMPLATE, context)
 
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
-        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_email=formataddr((header_safe(settings.UNIT_NAME), settings.DEFAULT_FROM_EMAIL)),
         to=[contact.email],
         reply_to=[context["reply_to"]],
         headers={
@@ -169,9 +170,9 @@ def build_clarification_email(
         )
         text = render_to_string(CLARIFICATION_TEMPLATE, context)
     return EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
-        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_email=formataddr((header_safe(settings.UNIT_NAME), settings.DEFAULT_FROM_EMAIL)),
         to=[contact.email],
         reply_to=[reply_address_for(request, contact)],
         headers={
@@ -288,9 +289,9 @@ def build_reminder_email(
         text = render_to_string(REMINDER_TEXT_TEMPLATE, context)
         html = render_to_string(REMINDER_HTML_TEMPLATE, context)
     message = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
-        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_email=formataddr((header_safe(settings.UNIT_NAME), settings.DEFAULT_FROM_EMAIL)),
         to=[contact.email],
         reply_to=[context["reply_to"]],
         headers={
@@ -340,9 +341,9 @@ def build_escalation_email(
         subject = f"[{request.reference}] Escalated: no answer from {request.platform.name}"
         text = render_to_string(ESCALATION_TEMPLATE, context)
     return EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
-        from_email=formataddr((settings.UNIT_NAME, settings.DEFAULT_FROM_EMAIL)),
+        from_email=formataddr((header_safe(settings.UNIT_NAME), settings.DEFAULT_FROM_EMAIL)),
         to=[to_address],
         headers={
             "Message-ID": message_id_for(request),

@@ -124,6 +124,14 @@ class InboundMail(models.Model):
     sender_is_contact = models.BooleanField(default=False)
     # Parser defects and anything that went wrong while reading the message, one per line.
     parse_defects = models.TextField(blank=True)
+    # Why the mail waits for an officer instead of landing on a request, shown in the
+    # unmatched queue: a forged sender on a subject-only match, a refused oversize
+    # message. Not a parser defect: the message itself may be perfectly well formed.
+    review_reason = models.CharField(max_length=1000, blank=True)
+    # The unit's own server said the From domain fails DMARC/SPF ("DMARC failed for
+    # example.org"). Kept when an officer attaches the mail, so its outcomes still
+    # need the officer's vouching: attaching says which request, not who sent it.
+    sender_auth_failure = models.CharField(max_length=300, blank=True)
     # The reply with quoted text removed (what the operator wrote, signature included),
     # and the trailing signature block found in it, shown de-emphasised.
     reply_text = models.TextField(blank=True)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import smtplib
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -45,8 +47,9 @@ from notifications.emails import (
     email_as_bytes,
 )
 from notifications.models import OutboundEmail, OutboundEmailState
+from notifications.portal_links import fill_portal_link
 from platforms.models import Contact, ContactChannel
-from portal.services import portal_link_issue, portal_url_for
+from portal.services import portal_link_issue, portal_url_withheld
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +87,10 @@ def request_approve_and_send(*, request: RemovalRequest, approver: Any) -> SendR
         web_forms: list[Contact] = []
         for contact in contacts:
             if contact.channel == ContactChannel.EMAIL:
-                _link, token = portal_link_issue(request=request, contact=contact)
-                message = build_request_email(request, contact, portal_url=portal_url_for(token))
+                # The link row exists from now on (staff see it); its token is issued
+                # by the worker at delivery and only the email carries it (0017).
+                portal_link_issue(request=request, contact=contact)
+                message = build_request_email(request, contact, portal_url=portal_url_withheld())
                 emails.append(
                     email_queue(request=request, message=message, contact=contact, author=approver)
                 )
@@ -249,6 +254,7 @@ class _Claim:
     to_address: str
     request_id: int
     correspondence_id: int
+    contact_id: int | None
 
 
 def outbound_email_deliver(*, email_id: int, now: datetime | None = None) -> str | None:
@@ -266,17 +272,77 @@ def outbound_email_deliver(*, email_id: int, now: datetime | None = None) -> str
     if raw is None:  # only a bug could lose the bytes; never send something else instead
         return _record_failure(claim, ValueError("The stored message has no raw MIME bytes."))
     message = StoredEmailMessage(
-        bytes(raw),
+        # The stored bytes hold a withheld link; the token exists only in what is sent.
+        fill_portal_link(raw=bytes(raw), request_id=claim.request_id, contact_id=claim.contact_id),
         from_email=from_address or settings.DEFAULT_FROM_EMAIL,
         to=[claim.to_address],
     )
     try:
         # The SMTP conversation happens outside any transaction: no row lock is
         # held while a remote server takes its time.
-        get_connection(fail_silently=False).send_messages([message])
+        connection = _mail_connection()
+        connection.send_messages([message])
     except Exception as error:  # recorded on the row, never swallowed
+        _mail_connection_drop()
         return _record_failure(claim, error)
     return _record_sent(claim)
+
+
+# One mail connection per worker thread, reused from one email to the next (issue 11, P7):
+# a new SMTP session per email (TCP, EHLO, STARTTLS, AUTH) cost more than the email.
+# Before reuse it is checked with NOOP, and dropped after a while idle (relays close idle
+# sessions): an email is never handed to a session already known dead, and any error
+# drops the session, so the next email opens a fresh one. Retrying is the ledger's job
+# (the row is recorded failed or pending), never done here: nothing is sent twice.
+MAIL_CONNECTION_IDLE_SECONDS = 30.0
+_mail = threading.local()
+
+
+def _mail_settings() -> tuple[Any, ...]:
+    return tuple(
+        getattr(settings, name, None)
+        for name in ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER",
+                     "EMAIL_USE_TLS", "EMAIL_USE_SSL")
+    )  # fmt: skip
+
+
+def _mail_connection() -> Any:
+    backend = getattr(_mail, "backend", None)
+    if backend is not None and (
+        _mail.settings != _mail_settings()
+        or time.monotonic() - _mail.used_at > MAIL_CONNECTION_IDLE_SECONDS
+        or not _mail_connection_alive(backend)
+    ):
+        _mail_connection_drop()
+        backend = None
+    if backend is None:
+        backend = get_connection(fail_silently=False)
+        # Opened here, so send_messages sees it open and leaves it open afterwards.
+        backend.open()
+        _mail.backend = backend
+        _mail.settings = _mail_settings()
+    _mail.used_at = time.monotonic()
+    return backend
+
+
+def _mail_connection_alive(backend: Any) -> bool:
+    session = getattr(backend, "connection", None)
+    if session is None:
+        return not hasattr(backend, "connection")  # not an SMTP backend: nothing to check
+    try:
+        return bool(session.noop()[0] == 250)
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _mail_connection_drop() -> None:
+    backend = getattr(_mail, "backend", None)
+    _mail.backend = None
+    if backend is not None:
+        try:
+            backend.close()
+        except Exception:
+            logger.debug("Closing a broken mail connection failed.", exc_info=True)
 
 
 def _claim(email_id: int, *, now: datetime) -> _Claim | None:
@@ -303,6 +369,7 @@ def _claim(email_id: int, *, now: datetime) -> _Claim | None:
         to_address=row.to_address,
         request_id=row.request_id,
         correspondence_id=row.correspondence_id,
+        contact_id=row.contact_id,
     )
 
 

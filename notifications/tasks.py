@@ -16,6 +16,13 @@ def deliver_outbound_email(email_id: int) -> str | None:
     return services.outbound_email_deliver(email_id=email_id)
 
 
+@shared_task(name="notifications.send_alert_email", ignore_result=True)
+def send_alert_email(alert_id: int) -> int:
+    from notifications.staff_alerts import alert_emails_send
+
+    return alert_emails_send(alert_ids=[alert_id])
+
+
 # The sweeper and the IMAP poller run as periodic jobs (scheduling.jobs). These two
 # names stay registered so that messages already queued under them still run.
 @shared_task(name="notifications.outbound_email_sweep", ignore_result=True)

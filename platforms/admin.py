@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 
+from core.admin import AuditedAdminMixin
 from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
 
 # A web-form URL typed without a scheme is https (Django 6.0's default, chosen now).
@@ -42,7 +43,7 @@ class UpstreamProviderInline(admin.TabularInline):
 
 
 @admin.register(Platform)
-class PlatformAdmin(admin.ModelAdmin):
+class PlatformAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = (
         "name",
         "kind",
@@ -61,7 +62,7 @@ class PlatformAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlatformDomain)
-class PlatformDomainAdmin(admin.ModelAdmin):
+class PlatformDomainAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("domain", "platform")
     search_fields = ("domain", "platform__name")
     autocomplete_fields = ("platform",)
@@ -69,7 +70,7 @@ class PlatformDomainAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditedAdminMixin, admin.ModelAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ("__str__", "platform", "role", "channel", "language", "is_primary", "is_active")
     list_filter = ("role", "channel", "language", "is_primary", "is_active")
@@ -79,7 +80,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(UpstreamProvider)
-class UpstreamProviderAdmin(admin.ModelAdmin):
+class UpstreamProviderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("platform", "provider", "role")
     list_filter = ("role",)
     search_fields = ("platform__name", "provider__name")

@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from core.validators import no_header_breaks
 from platforms.models import Contact, ContactChannel, Platform, UpstreamRole
 from platforms.selectors import infrastructure_providers
 from platforms.services import CONTACT_FIELDS, PLATFORM_FIELDS
@@ -117,6 +118,8 @@ class PlatformForm(BootstrapForm):
             self.fields[name] = model_fields[name]
             if name == "name":
                 self.fields["domains"] = domains
+        # The name goes into every request email's subject.
+        self.fields["name"].validators.append(no_header_breaks)
         target = self.fields["response_target_days"]
         target.label = _("Response target (days)")
         target.validators = [MinValueValidator(1), MaxValueValidator(365)]
@@ -169,6 +172,8 @@ class ContactForm(BootstrapForm):
         self.fields["web_form_url"] = forms.URLField(
             max_length=2000, required=False, assume_scheme="https"
         )
+        # Kept header-safe: a contact's name may become a display name in To.
+        self.fields["name"].validators.append(no_header_breaks)
         self.fields["email"].help_text = _("Needed when the channel is email.")
         self.fields["web_form_url"].label = _("Web form URL")
         self.fields["web_form_url"].help_text = _("Needed when the channel is a web form.")
@@ -220,3 +225,15 @@ class UpstreamProviderForm(BootstrapForm):
             *((p.pk, p.name) for p in infrastructure_providers(exclude=platform)),
         ]
         self.style_widgets()
+
+
+class TcoNoticeForm(forms.Form):
+    """When the unit gave the platform its TCO Art. 3(2) advance notice (local time)."""
+
+    given_at = forms.DateTimeField(
+        label=_("Advance notice given at"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )

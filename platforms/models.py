@@ -94,6 +94,9 @@ class Platform(models.Model):
             # The platform list filters on these together.
             models.Index(fields=["tier", "kind", "status"], name="platform_filter_idx"),
         ]
+        permissions = [
+            ("record_tco_notice", "Can record the TCO advance notice given to a platform"),
+        ]
 
     def __str__(self) -> str:
         return self.name

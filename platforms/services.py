@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, DuplicateError
+from core.validators import no_header_breaks
 from platforms.models import (
     Contact,
     ContactChannel,
@@ -55,7 +59,16 @@ def _refuse_taken_domains(domains: list[str], *, platform: Platform | None) -> N
         raise DuplicateError(f"The domain {row.domain} already belongs to {row.platform.name}.")
 
 
+def _refuse_header_breaks(value: str) -> None:
+    # A platform's name goes into every request email's subject (issue 10, point 9).
+    try:
+        no_header_breaks(value)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+
+
 def _refuse_taken_name(name: str, *, platform: Platform | None) -> None:
+    _refuse_header_breaks(name)
     clash = Platform.objects.filter(name__iexact=name.strip())
     if platform is not None:
         clash = clash.exclude(pk=platform.pk)
@@ -179,6 +192,7 @@ def _check_contact_address(contact: Contact) -> None:
 def _save_contact(contact: Contact) -> None:
     """Validate and save; a new primary contact takes over from the previous one."""
     contact.email = contact.email.strip()
+    _refuse_header_breaks(contact.name)
     _check_contact_address(contact)
     try:
         # Constraints are left to the database (a clash is the IntegrityError below):
@@ -242,3 +256,23 @@ def contact_deactivate(*, contact: Contact, actor: Any) -> Contact:
     contact.save(update_fields=["is_active", "is_primary", "updated_at"])
     audit_record(actor=actor, action="contact.deactivated", target=contact)
     return contact
+
+
+@transaction.atomic
+def platform_record_tco_notice(*, platform: Platform, actor: Any, given_at: datetime) -> Platform:
+    """Record when the unit gave the platform the TCO Art. 3(2) advance notice (supervisors)."""
+    require_permission(actor, "platforms.record_tco_notice", "record the TCO advance notice")
+    if given_at > timezone.now():
+        raise DomainError("The advance notice cannot be recorded as given in the future.")
+    platform = Platform.objects.select_for_update().get(pk=platform.pk)
+    old = platform.tco_advance_notice_at
+    platform.tco_advance_notice_at = given_at
+    platform.save(update_fields=["tco_advance_notice_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="platform.tco_notice_recorded",
+        target=platform,
+        old={"tco_advance_notice_at": old.isoformat() if old else None},
+        new={"tco_advance_notice_at": given_at.isoformat()},
+    )
+    return platform

@@ -15,13 +15,23 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import unquote_plus
 
 import tldextract
-from ada_url import URL, HostType, SchemeType, idna_to_ascii, idna_to_unicode
+from ada_url import (
+    URL,
+    HostType,
+    SchemeType,
+    idna_to_ascii,
+    idna_to_unicode,
+    normalize_url,
+    parse_url,
+)
 
 __all__ = [
+    "BULLET_RE",
     "DomainRefused",
     "NormalisedUrl",
     "UrlRefused",
@@ -29,6 +39,7 @@ __all__ = [
     "host_suffixes",
     "normalise_domain",
     "normalise_url",
+    "parse_bare",
 ]
 
 # Longer inputs are refused outright: no real content URL is this long, and the normalised
@@ -84,10 +95,27 @@ def _extractor() -> tldextract.TLDExtract:
     )
 
 
+# An intake names a few thousand hosts at most, each many times: the suffix lookup (a
+# third of the time of a URL) is done once per host (issue 11, P3). Bounded, so a stream
+# of distinct hosts cannot grow it without limit.
+@lru_cache(maxsize=65_536)
 def _split_domain(host: str) -> tuple[str, str]:
     """(public suffix, registrable domain) of an ASCII host; empty strings when unknown."""
     parts = _extractor()(host)
     return parts.suffix, parts.top_domain_under_public_suffix
+
+
+@lru_cache(maxsize=65_536)
+def _domain_host_and_registrable(hostname: str) -> tuple[str, str]:
+    """``_checked_domain_host`` and the registrable domain of a WHATWG domain host, once per
+    host. Raises ``UrlRefused`` (not cached: a refusal is rare and its message is cheap)."""
+    host = _checked_domain_host(hostname)
+    return host, _split_domain(host)[1] or host
+
+
+# The components normalise_url reads, fetched from ada in one call (each attribute of an
+# ada URL object is a separate call into the C library, costlier than parsing once more).
+_COMPONENTS = ("protocol", "port", "hostname", "pathname", "search", "host_type", "scheme_type")
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,11 +187,14 @@ def _normalise_escapes(component: str) -> str:
     so decoding cannot create new ones.
     """
 
-    def fix(match: re.Match[str]) -> str:
-        char = chr(int(match.group(1), 16))
-        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+    if "%" not in component:
+        return component
+    return _PERCENT_RE.sub(_fix_escape, component)
 
-    return _PERCENT_RE.sub(fix, component)
+
+def _fix_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
 def _checked_domain_host(hostname: str) -> str:
@@ -197,7 +228,7 @@ def _checked_domain_host(hostname: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _parse_bare(text: str) -> URL | None:
+def parse_bare(text: str) -> URL | None:
     """Parse a scheme-less "host[:port][/path]" as https, if the host is plausibly real.
 
     Only hosts with a dot and a recognised public suffix qualify, so words ("test"), relative
@@ -248,28 +279,48 @@ def _explain_failure(text: str) -> str:
     return f"{_quote(host)} is not a valid host name."
 
 
-def _parse(text: str, base: str | None) -> URL:
-    """Parse (or resolve against ``base``) and insist on an http(s) URL with a host."""
+def _bare_components(text: str) -> dict[str, Any] | None:
+    """``parse_bare`` as ada's components (see ``_COMPONENTS``)."""
+    if _BARE_HOST_RE.match(text) is None:
+        return None
+    try:
+        url = parse_url("https://" + text, attributes=_COMPONENTS)
+    except ValueError:
+        return None
+    if url["host_type"] != HostType.DEFAULT:
+        return None  # IP literals need an explicit scheme: "1.2/3" is not an address.
+    host = url["hostname"].rstrip(".")
+    if "." not in host:
+        return None
+    suffix, _ = _split_domain(host)
+    return dict(url) if suffix else None
+
+
+def _parse(text: str, base: str | None) -> dict[str, Any]:
+    """Parse (or resolve against ``base``) and insist on an http(s) URL with a host.
+
+    Returns ada's components (``_COMPONENTS``)."""
+    url: dict[str, Any]
     if base is not None:
         base_text = _prepare(base, "base URL")
         try:
-            url = URL(text, base_text)
+            url = dict(parse_url(URL(text, base_text).href, attributes=_COMPONENTS))
         except ValueError:
             raise UrlRefused(
                 f"Not a URL: {_quote(text)} cannot be resolved against {_quote(base_text)}."
             ) from None
     else:
-        bare = _parse_bare(text)
+        bare = _bare_components(text)
         if bare is not None:
             url = bare
         else:
             try:
-                url = URL(text)
+                url = dict(parse_url(text, attributes=_COMPONENTS))
             except ValueError:
                 raise UrlRefused(_explain_failure(text)) from None
-    if url.scheme_type not in _HTTP_SCHEMES:
-        scheme = url.protocol.removesuffix(":")
-        if url.scheme_type == SchemeType.NOT_SPECIAL and _HOST_PORT_RE.match(text):
+    if url["scheme_type"] not in _HTTP_SCHEMES:
+        scheme = url["protocol"].removesuffix(":")
+        if url["scheme_type"] == SchemeType.NOT_SPECIAL and _HOST_PORT_RE.match(text):
             # "localhost:8080/x" parses as the scheme "localhost:"; say what really went wrong.
             raise UrlRefused(
                 f"Not a URL: {_quote(scheme)} is not a host name with a recognised public"
@@ -317,15 +368,21 @@ _SITE_TRACKING_PARAMS: dict[str, frozenset[str]] = {
 }
 
 
+_BLOCKED_ON = {domain: _TRACKING_PARAMS | names for domain, names in _SITE_TRACKING_PARAMS.items()}
+
+
 def _strip_tracking(query: str, registrable_domain: str) -> str:
     """Drop tracking parameters, keeping the others in order and as encoded (no re-encoding,
     no sorting: either could change what the server sees)."""
-    blocked = _TRACKING_PARAMS | _SITE_TRACKING_PARAMS.get(registrable_domain, frozenset())
+    blocked = _BLOCKED_ON.get(registrable_domain, _TRACKING_PARAMS)
     kept = []
     for pair in query.split("&"):
         if not pair:
             continue  # "a=1&&b=2" is the same request as "a=1&b=2"
-        name = unquote_plus(pair.partition("=")[0]).lower()
+        name = pair.partition("=")[0]
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        name = name.lower()
         if name.startswith("utm_") or name in blocked:
             continue
         kept.append(pair)
@@ -348,25 +405,25 @@ def normalise_url(raw: str, *, base: str | None = None) -> NormalisedUrl:
     text = _prepare(raw, allow_empty=base is not None)
     url = _parse(text, base)
 
-    if url.host_type == HostType.DEFAULT:
-        host = _checked_domain_host(url.hostname)
-        registrable = _split_domain(host)[1] or host
+    if url["host_type"] == HostType.DEFAULT:
+        host, registrable = _domain_host_and_registrable(url["hostname"])
     else:
-        host = registrable = url.hostname  # IPv4 dotted quad, or IPv6 in brackets
+        host = registrable = url["hostname"]  # IPv4 dotted quad, or IPv6 in brackets
 
-    query = _strip_tracking(_normalise_escapes(url.search.removeprefix("?")), registrable)
-    port = f":{url.port}" if url.port else ""
+    search = url["search"]
+    query = _strip_tracking(_normalise_escapes(search[1:]), registrable) if search else ""
+    port = f":{url['port']}" if url["port"] else ""
     # Rebuilt from ada's serialised components, leaving out on purpose:
     # - username and password: they are not part of the content's identity (the same page
     #   with or without "user:pw@" is one item), and credentials should not be stored;
     # - the fragment: it is never sent to the server, so it cannot change the content.
     candidate = (
-        f"{url.protocol}//{host}{port}{_normalise_escapes(url.pathname)}"
+        f"{url['protocol']}//{host}{port}{_normalise_escapes(url['pathname'])}"
         f"{'?' + query if query else ''}"
     )
     # Reparse so that the stored key is exactly what ada serialises (and stays a fixed point).
     try:
-        normalised = URL(candidate).href
+        normalised = normalize_url(candidate)
     except ValueError:
         raise UrlRefused(f"Not a URL: {_quote(text)} could not be normalised.") from None
     if len(normalised) > MAX_URL_LENGTH:
@@ -452,7 +509,7 @@ _SCHEMED_RE = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://")
 # Comma/semicolon/pipe-separated URLs with no space between them ("a.org/x,https://b.org").
 _GLUED_RE = re.compile(r"[,;|](?=[\"'<(\[]*[A-Za-z][A-Za-z0-9+.\-]*://)")
 # List markers that start a line: "- ", "* ", "• ", "1. ", "1) ".
-_BULLET_RE = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
+BULLET_RE = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
 
 # Wrappers around a URL in prose: brackets, ASCII and typographic quotes (written as escapes
 # because several look like ASCII ones), guillemets, Markdown code and emphasis.
@@ -495,7 +552,7 @@ def _candidate(token: str, *, alone: bool) -> str | None:
 
     candidate = _trim(refanged.lstrip(_LEADING_JUNK))
     bare = _BARE_HOST_RE.match(candidate)
-    if bare is None or _parse_bare(candidate) is None:
+    if bare is None or parse_bare(candidate) is None:
         return None
     # Prose is full of "config.py" and "Node.js"-like words that happen to end in a real TLD.
     # Accept a scheme-less host only with some other sign that it is meant as an address.
@@ -516,7 +573,7 @@ def extract_urls(text: str) -> list[str]:
     """
     found: list[str] = []
     for line in text.splitlines():
-        tokens = _BULLET_RE.sub("", line, count=1).split()
+        tokens = BULLET_RE.sub("", line, count=1).split()
         for token in tokens:
             for piece in _GLUED_RE.split(token):
                 candidate = _candidate(piece, alone=len(tokens) == 1)

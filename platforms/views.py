@@ -21,20 +21,23 @@ from core.csv_export import Column, invalid_filters_response, queryset_csv_respo
 from core.decorators import staff_view
 from core.errors import DomainError
 from core.pagination import keyset_page
-from platforms.filters import PlatformFilter
-from platforms.forms import ContactForm, PlatformForm, UpstreamProviderForm
+from platforms.filters import SUGGESTION_LIMIT, PlatformFilter
+from platforms.forms import ContactForm, PlatformForm, TcoNoticeForm, UpstreamProviderForm
 from platforms.models import Contact, Platform, PlatformDomain
 from platforms.selectors import (
     DEFAULT_PLATFORM_SORT,
     PLATFORM_SORTS,
     platform_detail,
+    platform_for_detail,
     platform_list_queryset,
+    platform_name_suggestions,
 )
 from platforms.services import (
     contact_create,
     contact_deactivate,
     contact_update,
     platform_create,
+    platform_record_tco_notice,
     platform_update,
     upstream_provider_add,
 )
@@ -94,6 +97,14 @@ def platform_list(request: HttpRequest) -> HttpResponse:
     return render(request, "platforms/list.html", context)
 
 
+@staff_view("platforms.view_platform")
+def platform_suggest(request: HttpRequest) -> HttpResponse:
+    """Up to 20 platform names for a filter's datalist (htmx, as the officer types)."""
+    text = request.GET.get("q") or request.GET.get("platform") or ""
+    names = platform_name_suggestions(text, limit=SUGGESTION_LIMIT)
+    return render(request, "platforms/_suggestions.html", {"names": names})
+
+
 def _domains_joined() -> Subquery:
     """A platform's domains as one "a.example, b.example" cell, in the export's single query."""
     return Subquery(
@@ -145,21 +156,29 @@ def _render_detail(
     platform: Platform,
     *,
     upstream_form: UpstreamProviderForm | None = None,
+    tco_form: TcoNoticeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     if upstream_form is None and request.user.has_perm("platforms.add_upstreamprovider"):
         upstream_form = UpstreamProviderForm(platform=platform, auto_id="upstream_%s")
+    if tco_form is None and request.user.has_perm("platforms.record_tco_notice"):
+        tco_form = TcoNoticeForm(auto_id="tco_%s")
     return render(
         request,
         "platforms/detail.html",
-        {"detail": platform_detail(platform), "platform": platform, "upstream_form": upstream_form},
+        {
+            "detail": platform_detail(platform),
+            "platform": platform,
+            "upstream_form": upstream_form,
+            "tco_form": tco_form,
+        },
         status=status,
     )
 
 
 @staff_view("platforms.view_platform")
 def platform_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _render_detail(request, get_object_or_404(Platform, pk=pk))
+    return _render_detail(request, platform_for_detail(pk))
 
 
 @staff_view("platforms.view_platform", "platforms.add_upstreamprovider")
@@ -186,6 +205,28 @@ def upstream_add(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("platforms:detail", pk=platform.pk)
     return _render_detail(request, platform, upstream_form=form, status=400)
+
+
+@staff_view("platforms.view_platform", "platforms.record_tco_notice")
+@require_POST
+def tco_notice_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record the TCO advance notice, so the first removal order may follow 12 hours later."""
+    platform = get_object_or_404(Platform, pk=pk)
+    form = TcoNoticeForm(request.POST, auto_id="tco_%s")
+    if form.is_valid():
+        try:
+            platform_record_tco_notice(
+                platform=platform, actor=request.user, given_at=form.cleaned_data["given_at"]
+            )
+        except DomainError as exc:
+            form.add_error("given_at", exc.message)
+        else:
+            messages.success(
+                request,
+                _("TCO advance notice to %(platform)s recorded.") % {"platform": platform.name},
+            )
+            return redirect("platforms:detail", pk=platform.pk)
+    return _render_detail(request, platform, tco_form=form, status=400)
 
 
 # --- create and edit -----------------------------------------------------------------------

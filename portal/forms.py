@@ -25,7 +25,8 @@ GROUND_CHOICES = [
     (Ground.MANIFESTLY_WRONG, _("The order is manifestly wrong")),
     (Ground.INSUFFICIENT_INFORMATION, _("Not enough information to find the content")),
 ]
-LINE_FIELDS = ("outcome", "ground", "forwarded_to", "question", "comment")
+# ``change`` is the explicit "Change this answer" tick an already-answered URL needs.
+LINE_FIELDS = ("outcome", "ground", "forwarded_to", "question", "comment", "change")
 
 
 @dataclass
@@ -38,7 +39,11 @@ class ParsedSubmission:
 
 
 def parse_submission(data: QueryDict, line_ids: list[int]) -> ParsedSubmission:
-    """Answers for the request's own lines only; lines left on "no change" are skipped."""
+    """Answers for the request's own lines only; lines left on "no change" are skipped.
+
+    A line ticked "Change this answer" with no new answer is kept, so the service can
+    ask for the answer rather than ignore the tick.
+    """
     parsed = ParsedSubmission(
         all_removed=data.get("all_removed") == "1",
         general_comment=data.get("general_comment", ""),
@@ -46,6 +51,6 @@ def parse_submission(data: QueryDict, line_ids: list[int]) -> ParsedSubmission:
     for line_id in line_ids:
         values = {name: data.get(f"line-{line_id}-{name}", "") for name in LINE_FIELDS}
         parsed.values[line_id] = values
-        if values["outcome"]:
+        if values["outcome"] or values["change"]:
             parsed.answers[line_id] = values
     return parsed

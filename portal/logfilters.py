@@ -10,8 +10,12 @@ import re
 
 # "/r/<token>" anywhere in a message (paths, full URLs, repr of a request).
 # The token alphabet is URL-safe base64; the lookahead spares the portal's own
-# fixed paths so that "/r/language/" stays readable.
-PORTAL_TOKEN_IN_PATH = re.compile(r"/r/(?!language/|-/)[A-Za-z0-9_\-%.~]+")
+# fixed paths so that "/r/language/" stays readable. Case-insensitive: "/R/<token>"
+# (a client or proxy upper-casing the path) is still a token in a log line, and so
+# is a percent-encoded slash ("%2Fr%2F<token>", e.g. in a logged query string).
+PORTAL_TOKEN_IN_PATH = re.compile(
+    r"(?:/|%2F)r(?:/|%2F)(?!language/|-/)[A-Za-z0-9_\-%.~]+", re.IGNORECASE
+)
 REDACTED = "/r/[redacted]"
 
 

@@ -9,6 +9,7 @@ token, and an outage must not lock operators out of answering a removal order.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import time
 
@@ -20,10 +21,28 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is whatever the client wants it to be.
-    # Behind a reverse proxy, the proxy must set REMOTE_ADDR (e.g. gunicorn with
-    # --forwarded-allow-ips and a proxy-protocol front end).
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    """The address the bad-token count is keyed on.
+
+    With PORTAL_TRUSTED_PROXY_COUNT = 0 (the default) it is REMOTE_ADDR and
+    X-Forwarded-For is never read: it is whatever the client wants it to be, and
+    rotating it must not reset the count. With N trusted proxies in front, each of
+    them appends the address it saw, so the Nth entry from the right is the one the
+    outermost of our proxies saw; everything left of it is the client's own say. A
+    header shorter than that (a proxy that did not append) falls back to REMOTE_ADDR.
+    """
+    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    count = int(getattr(settings, "PORTAL_TRUSTED_PROXY_COUNT", 0))
+    if count <= 0:
+        return remote
+    header = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    hops = [hop.strip() for hop in header.split(",") if hop.strip()]
+    if len(hops) < count:
+        return remote
+    try:
+        # Normalised, so one address is one key however a proxy spells it.
+        return str(ipaddress.ip_address(hops[-count]))
+    except ValueError:  # not an address: our proxy is misconfigured; do not trust it
+        return remote
 
 
 def _key(request: HttpRequest) -> str:

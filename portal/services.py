@@ -19,15 +19,17 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from cases.models import (
+    UNANSWERED_OUTCOMES,
     Correspondence,
     CorrespondenceChannel,
     CorrespondenceDirection,
     Outcome,
     OutcomeSource,
     RemovalRequest,
+    RequestItem,
     RequestState,
 )
-from cases.services.outcomes import request_item_record_outcome
+from cases.services.outcomes import LineAnswer, request_lines_record_outcomes
 from cases.services.requests import lock_request
 from core.access import require_permission
 from core.audit import audit_record
@@ -104,6 +106,19 @@ def portal_url_for(token: str) -> str:
     return f"{settings.PORTAL_BASE_URL.rstrip('/')}/r/{token}/"
 
 
+# What every stored copy of an email carries where the token goes (decision 0017):
+# the worker puts a freshly issued token in its place just before the SMTP
+# conversation, so only the recipient's mailbox ever holds a working link.
+# Token alphabet only, so no HTML escaping or quoted-printable encoding changes it,
+# and never a valid token (it is shorter than any token we issue).
+WITHHELD_TOKEN = "TKD-portal-link-withheld"  # noqa: S105 - a placeholder, not a secret
+
+
+def portal_url_withheld() -> str:
+    """The masked link that stored emails (timeline, ledger) show instead of the real one."""
+    return portal_url_for(WITHHELD_TOKEN)
+
+
 def portal_link_issue(*, request: RemovalRequest, contact: Contact) -> tuple[PortalLink, str]:
     """A fresh link for ``contact`` on ``request``; the token is returned once and never stored.
 
@@ -156,6 +171,52 @@ def portal_link_revoke(*, link: PortalLink, by: Any) -> PortalLink:
     return link
 
 
+def portal_link_token_for_delivery(*, request_id: int, contact_id: int) -> str | None:
+    """A fresh token for the link of ``contact_id`` on ``request_id``, for the email being sent now.
+
+    Called by the mail worker right before delivery; the token goes into the
+    outgoing bytes only. Issuing replaces the link's previous token (the older
+    email's link stops working): the newest email always carries the working link.
+    A link staff revoked, or one that expired, is not brought back: the email
+    goes out with the withheld placeholder (it still carries the reply address).
+    """
+    with transaction.atomic():
+        link = (
+            PortalLink.objects.select_for_update()
+            .filter(request_id=request_id, contact_id=contact_id)
+            .first()
+        )
+        if link is None or link.revoked_at is not None or link.expires_at <= timezone.now():
+            return None
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        link.token_hash = hash_token(token)
+        link.save(update_fields=["token_hash"])
+        audit_record(
+            actor=None,
+            actor_label="system",
+            action="portal.link_delivered",
+            target=RemovalRequest(pk=request_id),
+            new={"contact": contact_id},
+        )
+    return token
+
+
+def portal_link_invalidate_token(*, link: PortalLink) -> None:
+    """Kill the link's current token now (a random hash nobody holds a token for).
+
+    The link itself lives on (un-revoked, expiry renewed) for the token the next
+    delivery issues: this is the first half of a re-issue.
+    """
+    link.token_hash = hash_token(secrets.token_urlsafe(TOKEN_BYTES))
+    link.revoked_at = None
+    link.revoked_by = None
+    if link.request.deadline is not None:
+        link.expires_at = link.request.deadline + timedelta(
+            days=settings.PORTAL_LINK_VALID_DAYS_AFTER_DEADLINE
+        )
+    link.save(update_fields=["token_hash", "revoked_at", "revoked_by", "expires_at"])
+
+
 def portal_link_for_token(token: str) -> PortalLink | None:
     """The live link for ``token``, or None. Callers never tell the operator which check failed."""
     if not token or len(token) > TOKEN_MAX_LENGTH:
@@ -181,6 +242,11 @@ class Receipt:
     sequence: int
     correspondence: Correspondence
     answered: int
+    # "All removed": how many unanswered URLs it answered, how many answered ones it left.
+    bulk_applied: int = 0
+    bulk_left: int = 0
+    # URLs whose earlier answer this submission explicitly changed.
+    amended: int = 0
 
 
 class OperatorRefusal(DomainError):
@@ -268,16 +334,96 @@ def outcome_for_answer(answer: dict[str, str]) -> tuple[Outcome, dict[str, str]]
     return SIMPLE_OUTCOMES[kind], {}
 
 
-def _summary(request: RemovalRequest, receipt: str, answers: dict[str, dict[str, str]]) -> str:
-    urls = dict(request.lines.values_list("pk", "item__url_normalised"))
+def _summary(
+    request: RemovalRequest,
+    receipt: str,
+    answers: dict[str, dict[str, str]],
+    request_lines: dict[int, RequestItem],
+) -> str:
+    urls = {line_id: line.item.url_normalised for line_id, line in request_lines.items()}
     lines = [f"Portal submission {receipt} for {request.reference}"]
     for line_id, answer in answers.items():
         parts = [answer["outcome"]]
         for key in ("ground", "forwarded_to", "question", "comment"):
             if answer[key]:
                 parts.append(f"{key}: {answer[key]}")
+        if answer.get("amends"):
+            parts.append(f"amends: {answer['amends']}")
         lines.append(f"- {urls.get(int(line_id), line_id)}: " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def _answers_for_lines(
+    lines: dict[int, RequestItem], answers: dict[int, dict[str, Any]], *, reference: str
+) -> dict[str, dict[str, str]]:
+    """The submitted answers, cleaned; an answered line changes only on an explicit tick."""
+    # The number the page shows for each URL ("URL 2"), for messages the operator reads.
+    numbers = {line_id: number for number, line_id in enumerate(lines, start=1)}
+    cleaned: dict[str, dict[str, str]] = {}
+    for line_id, raw in answers.items():
+        if line_id not in lines:
+            # Only ever the link's own request: a line id of another request is refused.
+            raise OperatorRefusal(
+                gettext_noop("URL %(line)s is not part of %(reference)s."),
+                line=line_id,
+                reference=reference,
+            )
+        line = lines[line_id]
+        answered = line.outcome not in UNANSWERED_OUTCOMES
+        wants_change = str(raw.get("change") or "") == "1"
+        if not raw.get("outcome"):
+            if wants_change:
+                raise OperatorRefusal(
+                    gettext_noop(
+                        "Choose the new answer for URL %(number)d, or untick “Change this answer”."
+                    ),
+                    number=numbers[line_id],
+                )
+            continue
+        if answered and not wants_change:
+            # Never overwrite an answer silently: the operator must say so.
+            raise OperatorRefusal(
+                gettext_noop(
+                    "URL %(number)d already has an answer (%(current)s). To change it, "
+                    "tick “Change this answer” on that URL."
+                ),
+                number=numbers[line_id],
+                current=Outcome(line.outcome).label,
+            )
+        cleaned[str(line_id)] = _clean_answer(line_id, raw)
+        if answered:
+            cleaned[str(line_id)]["amends"] = line.outcome
+    return cleaned
+
+
+def _answer_unanswered_as_removed(
+    lines: dict[int, RequestItem], cleaned: dict[str, dict[str, str]]
+) -> tuple[int, int]:
+    """ "All removed": answer every line still without an answer (and not answered in this
+    submission); leave answered ones as they are. Returns (answered now, left as they were)."""
+    applied = left = 0
+    for line_id, line in lines.items():
+        if str(line_id) in cleaned:
+            continue
+        if line.outcome not in UNANSWERED_OUTCOMES:
+            left += 1
+            continue
+        applied += 1
+        cleaned[str(line_id)] = {
+            "outcome": Answer.REMOVED,
+            "ground": "",
+            "forwarded_to": "",
+            "question": "",
+            "comment": "",
+        }
+    if not cleaned:
+        raise OperatorRefusal(
+            gettext_noop(
+                "Every URL already has an answer, so “All removed” changed nothing. "
+                "To change an answer, tick “Change this answer” on that URL."
+            )
+        )
+    return applied, left
 
 
 def portal_submission_record(
@@ -289,41 +435,40 @@ def portal_submission_record(
 ) -> Receipt:
     """Store the operator's submission whole, then record every answered URL. One transaction.
 
-    ``all_removed`` answers "removed" for every URL not answered otherwise in the
-    same submission. Amendments are new submissions: earlier ones are never changed.
+    ``all_removed`` answers "removed" for every URL still without an answer (pending,
+    or no response by the deadline) and not answered otherwise in the same submission;
+    URLs already answered are left as they are (issue 10, point 10). Changing an
+    earlier answer takes an explicit "Change this answer" (``change``) on that URL and
+    is recorded as an amendment: a new outcome record naming the answer it replaces
+    (history is only ever added to). Earlier submissions are never changed.
     """
     general_comment = _clean_text(general_comment, GENERAL_COMMENT_MAX_LENGTH, "comment")
     with transaction.atomic(durable=True):
         request = lock_request(link.request)
-        link = PortalLink.objects.select_for_update().get(pk=link.pk)
-        if link.revoked_at is not None or link.expires_at <= timezone.now():
+        now = timezone.now()
+        # One statement locks the link, checks it is still live and records its use
+        # (a refusal below rolls the use back with everything else).
+        live = PortalLink.objects.filter(
+            pk=link.pk, revoked_at__isnull=True, expires_at__gt=now
+        ).update(last_used_at=now)
+        if not live:
             raise OperatorLinkRefusal(gettext_noop("This link is no longer valid."))
-        lines = {line.pk: line for line in request.lines.select_related("item")}
-        cleaned: dict[str, dict[str, str]] = {}
-        for line_id, raw in answers.items():
-            if line_id not in lines:
-                # Only ever the link's own request: a line id of another request is refused.
-                raise OperatorRefusal(
-                    gettext_noop("URL %(line)s is not part of %(reference)s."),
-                    line=line_id,
-                    reference=request.reference,
-                )
-            cleaned[str(line_id)] = _clean_answer(line_id, raw)
+        link.last_used_at = now
+        # Every line, locked once: the answers below are written in one statement per table.
+        lines = {
+            line.pk: line
+            for line in request.lines.select_related("item")
+            .select_for_update(of=("self",))
+            .order_by("id")
+        }
+        cleaned = _answers_for_lines(lines, answers, reference=request.reference)
+        bulk_applied = bulk_left = 0
         if all_removed:
-            for line_id in lines:
-                cleaned.setdefault(
-                    str(line_id),
-                    {
-                        "outcome": Answer.REMOVED,
-                        "ground": "",
-                        "forwarded_to": "",
-                        "question": "",
-                        "comment": "",
-                    },
-                )
+            bulk_applied, bulk_left = _answer_unanswered_as_removed(lines, cleaned)
         if not cleaned:
             raise OperatorRefusal(gettext_noop("Answer at least one URL, or use “All removed”."))
         cleaned = dict(sorted(cleaned.items(), key=lambda kv: int(kv[0])))
+        amended = sum(1 for answer in cleaned.values() if answer.get("amends"))
         sequence = (
             Correspondence.objects.filter(
                 request=request, channel=CorrespondenceChannel.PORTAL, payload__has_key="receipt"
@@ -331,18 +476,20 @@ def portal_submission_record(
             + 1
         )
         number = f"R-{request.reference}-{sequence}"
-        now = timezone.now()
         payload = {
             "receipt": number,
             "sequence": sequence,
             "submitted_at": now.isoformat(),
             "contact": link.contact_id,
             "all_removed": all_removed,
+            "all_removed_applied": bulk_applied,
+            "all_removed_left": bulk_left,
             "general_comment": general_comment,
             "answers": cleaned,
         }
         try:
-            with transaction.atomic():
+            # No savepoint: a clash refuses the whole submission, which rolls back anyway.
+            with transaction.atomic(savepoint=False):
                 correspondence = Correspondence.objects.create(
                     request=request,
                     direction=CorrespondenceDirection.INBOUND,
@@ -350,35 +497,57 @@ def portal_submission_record(
                     contact=link.contact,
                     from_address=link.contact.email,
                     subject=f"[{request.reference}] Portal submission {number}",
-                    body_text=_summary(request, number, cleaned)
+                    body_text=_summary(request, number, cleaned, lines)
                     + (f"\n\n{general_comment}" if general_comment else ""),
                     payload=payload,
                 )
         except IntegrityError as clash:  # pragma: no cover - the request row lock prevents it
             raise OperatorRefusal(gettext_noop("Please submit again.")) from clash
+        line_answers = []
         for key, answer in cleaned.items():
             outcome, detail = outcome_for_answer(answer)
-            request_item_record_outcome(
-                line=lines[int(key)],
-                outcome=outcome,
-                source=OutcomeSource.OPERATOR_PORTAL,
-                contact=link.contact,
-                reason=answer["comment"] or general_comment,
-                detail={**detail, "answer": answer["outcome"], "receipt": number},
-                correspondence=correspondence,
-                at=now,
+            line_answers.append(
+                LineAnswer(
+                    line=lines[int(key)],
+                    outcome=outcome,
+                    reason=answer["comment"] or general_comment,
+                    detail={
+                        **detail,
+                        "answer": answer["outcome"],
+                        "receipt": number,
+                        **({"amends": answer["amends"]} if answer.get("amends") else {}),
+                    },
+                )
             )
-        link.last_used_at = now
-        link.save(update_fields=["last_used_at"])
+        request_lines_record_outcomes(
+            request=request,
+            answers=line_answers,
+            all_lines=list(lines.values()),
+            source=OutcomeSource.OPERATOR_PORTAL,
+            contact=link.contact,
+            correspondence=correspondence,
+            at=now,
+        )
         audit_record(
             actor=None,
             actor_label=str(OutcomeSource.OPERATOR_PORTAL.label),
             action="portal.submission_received",
             target=request,
-            new={"receipt": number, "contact": link.contact_id, "answered": len(cleaned)},
+            new={
+                "receipt": number,
+                "contact": link.contact_id,
+                "answered": len(cleaned),
+                "amended": amended,
+            },
         )
     return Receipt(
-        number=number, sequence=sequence, correspondence=correspondence, answered=len(cleaned)
+        number=number,
+        sequence=sequence,
+        correspondence=correspondence,
+        answered=len(cleaned),
+        bulk_applied=bulk_applied,
+        bulk_left=bulk_left,
+        amended=amended,
     )
 
 

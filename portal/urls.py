@@ -17,6 +17,7 @@ public_patterns = [
 
 staff_patterns = [
     path("-/links/<int:link_id>/revoke/", views_staff.portal_link_revoke_view, name="revoke"),
+    path("-/links/<int:link_id>/reissue/", views_staff.portal_link_reissue_view, name="reissue"),
     path(
         "-/requests/<int:pk>/answer-question/",
         views_staff.clarification_answer_view,

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
-from cases.models import LegalBasis, RequestType
+from cases.models import UNANSWERED_OUTCOMES, LegalBasis, Outcome, RequestType
 from core.errors import DomainError
 from notifications.emails import format_deadline
 from portal.csrf import portal_csrf_protect
@@ -48,13 +49,16 @@ def _too_many(request: HttpRequest) -> HttpResponse:
 
 
 def _link_or_refusal(request: HttpRequest, token: str) -> PortalLink | HttpResponse:
+    # The token is checked first: a valid link is never refused because others behind
+    # the same address guessed badly (issue 10, point 5). Only misses count and are
+    # limited; a lookup is one indexed query on a 256-bit hash, so a guesser gains nothing.
+    link = portal_link_for_token(token)
+    if link is not None:
+        return link
     if bad_token_limit_reached(request):
         return _too_many(request)
-    link = portal_link_for_token(token)
-    if link is None:
-        bad_token_count(request)
-        return _invalid(request)
-    return link
+    bad_token_count(request)
+    return _invalid(request)
 
 
 def _language(request: HttpRequest, link: PortalLink) -> str:
@@ -97,9 +101,16 @@ def _page(
     deadline_utc, deadline_local = format_deadline(rr.deadline)
     values = values or {}
     lines = [
-        {"line": line, "number": number, "values": values.get(line.pk, {})}
+        {
+            "line": line,
+            "number": number,
+            "values": values.get(line.pk, {}),
+            # An answered URL shows its answer and needs an explicit "Change this answer".
+            "answered": line.outcome not in UNANSWERED_OUTCOMES,
+        }
         for number, line in enumerate(rr.lines.select_related("item").order_by("id"), start=1)
     ]
+    unanswered = sum(1 for entry in lines if not entry["answered"])
     submissions = [
         {
             "receipt": c.payload.get("receipt", ""),
@@ -122,6 +133,8 @@ def _page(
             "deadline_utc": deadline_utc,
             "deadline_local": deadline_local,
             "lines": lines,
+            "unanswered": unanswered,
+            "answered_count": len(lines) - unanswered,
             "answer_choices": ANSWER_CHOICES,
             "ground_choices": GROUND_CHOICES,
             "submissions": submissions,
@@ -186,10 +199,15 @@ def portal_receipt_view(request: HttpRequest, token: str, sequence: int) -> Http
     urls = dict(link.request.lines.values_list("pk", "item__url_normalised"))
     choices = dict(ANSWER_CHOICES)
     grounds = dict(GROUND_CHOICES)
+    with translation.override(_language(request, link)):
+        bulk_message = _bulk_message(submission.payload)
+    outcome_labels = dict(Outcome.choices)
     answers = [
         {
             "url": urls.get(int(line_id), ""),
             "answer": choices.get(answer["outcome"], answer["outcome"]),
+            # The answer this one amends (its label), if it changed an earlier answer.
+            "amends": outcome_labels.get(answer["amends"], "") if answer.get("amends") else "",
             "ground": grounds.get(answer["ground"], "") if answer.get("ground") else "",
             **{key: answer.get(key, "") for key in ("forwarded_to", "question", "comment")},
         }
@@ -205,9 +223,37 @@ def portal_receipt_view(request: HttpRequest, token: str, sequence: int) -> Http
             "submission": submission,
             "receipt": submission.payload.get("receipt", ""),
             "answers": answers,
+            "bulk_message": bulk_message,
             "general_comment": submission.payload.get("general_comment", ""),
         },
     )
+
+
+def _bulk_message(payload: dict[str, Any]) -> str:
+    """What "All removed" did, in the page's language (called inside its override)."""
+    if not payload.get("all_removed") or "all_removed_applied" not in payload:
+        return ""  # not a bulk answer, or one stored before the counts were kept
+    applied = int(payload.get("all_removed_applied", 0))
+    left = int(payload.get("all_removed_left", 0))
+    # Two whole sentences, each with its own plural forms (Arabic has six, Polish three).
+    parts = [
+        ngettext(
+            "“All removed” was applied to %(count)d URL without an answer.",
+            "“All removed” was applied to %(count)d URLs without an answer.",
+            applied,
+        )
+        % {"count": applied}
+    ]
+    if left:
+        parts.append(
+            ngettext(
+                "%(count)d URL already answered was left as it was.",
+                "%(count)d URLs already answered were left as they were.",
+                left,
+            )
+            % {"count": left}
+        )
+    return " ".join(parts)
 
 
 @portal_csrf_protect

@@ -1,4 +1,4 @@
-"""Staff actions on the request page: revoke a portal link, answer an operator's question.
+"""Staff actions on the request page: revoke or re-issue a portal link, answer a question.
 
 Mounted only in the staff URLconf (config/urls.py), never in the portal service.
 """
@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from cases.models import Outcome, RemovalRequest
 from core.decorators import staff_view
 from core.errors import DomainError
+from notifications.portal_links import portal_link_reissue
 from notifications.services import request_clarification_answer
 from platforms.models import Contact
 from portal.models import PortalLink
@@ -39,6 +40,24 @@ def portal_link_revoke_view(http_request: HttpRequest, link_id: int) -> HttpResp
         messages.success(
             http_request,
             _("The portal link of %(contact)s is revoked.") % {"contact": link.contact},
+        )
+    return redirect("requests:detail", pk=link.request_id)
+
+
+@require_POST
+@staff_view("cases.approve_request")
+def portal_link_reissue_view(http_request: HttpRequest, link_id: int) -> HttpResponse:
+    """Staff never copy a link (none is stored): they have a new one emailed to the contact."""
+    link = get_object_or_404(PortalLink.objects.select_related("request", "contact"), pk=link_id)
+    try:
+        portal_link_reissue(link=link, by=http_request.user)
+    except DomainError as refused:
+        messages.error(http_request, refused.message)
+    else:
+        messages.success(
+            http_request,
+            _("A new portal link is on its way to %(contact)s; the old one no longer works.")
+            % {"contact": link.contact.email},
         )
     return redirect("requests:detail", pk=link.request_id)
 

@@ -94,6 +94,12 @@ JOBS: dict[str, PeriodicJob] = {
             period=every_minutes(1),
         ),
         PeriodicJob(
+            name="alert_emails",
+            label="Alert emails to supervisors (threat to life)",
+            work="notifications.staff_alerts.alert_emails_job",
+            period=every_minutes(1),
+        ),
+        PeriodicJob(
             name="poll_imap_mailbox",
             label="Replies from the unit mailbox (IMAP)",
             work="notifications.services.imap_poll_job",

@@ -24,6 +24,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.naughty)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache(request: pytest.FixtureRequest, settings) -> None:
+    """Each test starts with every cache empty.
+
+    The portal counts bad tokens per address in the default cache for a 5-minute
+    window, so whatever a test leaves there would refuse the same test run again
+    within the window. With REDIS_URL set the cache is Redis, which outlives the
+    test database; test settings give it a Redis database of its own (the broker's
+    number + 8), so flushing it never drops a queued Celery message. Without Redis
+    (the embedded defaults, or DATABASE_URL alone) it is the database cache table:
+    rolled back after a plain database test, but committed by transactional and
+    live-server tests and never truncated by their flush (no model owns the table),
+    so it is emptied too, for tests that have the database. Sign-in lockouts
+    (django-axes) are database rows, rolled back or flushed with the rest.
+    """
+    from django.core.cache import caches
+
+    for alias, config in settings.CACHES.items():
+        if config["BACKEND"].endswith("DatabaseCache"):
+            if not _has_database(request):
+                continue  # nothing can have counted anything without the database
+            request.getfixturevalue("_django_db_helper")
+        caches[alias].clear()
+
+
+def _has_database(request: pytest.FixtureRequest) -> bool:
+    return (
+        "_django_db_helper" in request.fixturenames
+        or request.node.get_closest_marker("django_db") is not None
+    )
+
+
 @pytest.fixture
 def role_groups(db: None) -> dict[Role, Group]:
     return ensure_role_groups()

@@ -88,8 +88,10 @@ def test_it_creates_a_staff_user_with_a_role(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("NEW_USER_PASSWORD", "a-long-enough-passphrase")
     call_command("create_staff_user", "jane", role="supervisor", password_env="NEW_USER_PASSWORD")
 
-    client = Client()
-    assert client.login(username="jane", password="a-long-enough-passphrase")
+    signed_in = Client().post(
+        "/accounts/login/", {"username": "jane", "password": "a-long-enough-passphrase"}
+    )
+    assert signed_in.status_code == 302
     from django.contrib.auth import get_user_model
 
     jane = get_user_model().objects.get(username="jane")

@@ -13,9 +13,11 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate as django_authenticate
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F
+from django.test import RequestFactory
 from django.utils import timezone
 
 from cases.models import (
@@ -227,9 +229,19 @@ def test_it_writes_the_correspondence_of_each_sent_request(demo: str) -> None:
     assert inbound_email.exists()
     for reply in inbound_email:
         assert reply.raw
-        assert reply.request.correspondence.filter(message_id=reply.in_reply_to).exists()
+        # A reply either answers a message the request sent, or names it in the subject.
+        if reply.in_reply_to:
+            assert reply.request.correspondence.filter(message_id=reply.in_reply_to).exists()
+        else:
+            assert reply.request.reference in reply.subject
     assert Correspondence.objects.filter(channel=CorrespondenceChannel.PORTAL).exists()
     assert Correspondence.objects.filter(channel=CorrespondenceChannel.NOTE).exists()
+
+
+def authenticate(*, username: str, password: str) -> object:
+    # django-axes throttles sign-in by username and needs the request to do so.
+    request = RequestFactory().post("/accounts/login/")
+    return django_authenticate(request, username=username, password=password)
 
 
 def test_it_makes_staff_who_can_log_in_with_their_role(demo: str) -> None:
@@ -289,3 +301,11 @@ def test_it_refuses_a_weak_password_and_changes_nothing(demo: str) -> None:
         load_demo("--reset", "--password", "123")
 
     assert demo_counts() == before
+
+
+def test_it_refuses_reset_under_production_settings(settings) -> None:
+    settings.DEBUG = False
+    settings.DEMO_DATA_ALLOWED = False
+
+    with pytest.raises(CommandError, match="refused under these settings"):
+        load_demo("--reset")

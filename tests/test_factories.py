@@ -20,8 +20,16 @@ FACTORIES = {
 }
 
 
+# Rows only the database writes (the row-level audit trigger): no factory can make one.
+WRITTEN_BY_THE_DATABASE = {"core.rowchange"}
+
+
 def test_it_has_a_factory_for_every_model() -> None:
-    ours = {m for m in apps.get_models() if m._meta.app_label in OUR_APPS}
+    ours = {
+        m
+        for m in apps.get_models()
+        if m._meta.app_label in OUR_APPS and m._meta.label_lower not in WRITTEN_BY_THE_DATABASE
+    }
     assert ours - set(FACTORIES) == set()
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from cases.models import (
     CorrespondenceDirection,
@@ -222,13 +223,36 @@ def test_it_sends_items_of_a_platform_whose_operator_cannot_act_to_its_providers
 
 def test_it_alerts_when_an_operator_cannot_act_and_no_provider_is_known(db):
     p2p = PlatformFactory(name="TorrentHub", operator_can_act=OperatorCanAct.NO)
-    ready(p2p)
+    ready(p2p, count=3)
 
     counts = weekly_compose_job(now=SENT)
 
     assert counts == {"drafts": 0, "upstream_drafts": 0, "stuck_platforms": 1,
-                      "platforms_without_contact": 0}  # fmt: skip
-    assert Alert.objects.get(key=f"platform-stuck-{p2p.pk}").target_id == str(p2p.pk)
+                      "platforms_without_contact": 0, "drafts_extended": 0,
+                      "skipped_awaiting_approval": 0}  # fmt: skip
+    alert = Alert.objects.get(key=f"platform-stuck-{p2p.pk}")
+    assert alert.target_id == str(p2p.pk)
+    assert alert.message.startswith("3 approved item(s) cannot be sent anywhere.")
+
+
+def test_it_counts_the_items_of_every_stuck_platform_at_once(db):
+    """Stuck platforms cost their alert each (look-up, savepoint, insert, release), nothing
+    more: their items are counted for all of them in one query (issue 11, P5; it was 7
+    queries each, with a lock, a read of every item and one of the providers)."""
+
+    def compose_queries(more_stuck: int) -> int:
+        for _ in range(more_stuck):
+            stuck = PlatformFactory(operator_can_act=OperatorCanAct.NO)
+            ready(stuck)
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            requests_compose_weekly_run()
+            transaction.set_rollback(True)  # no alert left: the next run raises them all
+        return len(queries)
+
+    few = compose_queries(3)
+    many = compose_queries(27)
+
+    assert many - few == 27 * 4
 
 
 def test_it_alerts_instead_of_drafting_to_a_platform_without_contact(db):

@@ -24,9 +24,11 @@ from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from cases.models import Correspondence
 from notifications.inbound.imap import imap_poll, imap_settings_from_url
+from notifications.inbound.ingest import mail_record_refused
 from notifications.models import InboundMail, MatchedBy
 from tests.factories import SentRequestFactory
 
@@ -203,7 +205,7 @@ def test_it_ingests_unseen_messages_and_marks_them_seen(imap_server, platform):
 
     assert len(ingested) == 2
     rows = Correspondence.objects.filter(pk__in=ingested).order_by("id")
-    assert [bytes(row.raw) for row in rows] == [first, second]
+    assert [bytes(row.raw or b"") for row in rows] == [first, second]
     assert rows[0].request == request
     assert InboundMail.objects.get(correspondence=rows[0]).matched_by == MatchedBy.SUBJECT_REFERENCE
     assert rows[1].request is None
@@ -252,3 +254,83 @@ def test_it_polls_the_configured_mailbox_from_the_task(imap_server, settings):
     settings.IMAP_URL = f"imap://{USER}:{PASSWORD}@127.0.0.1:{imap_server.port}/INBOX"
     assert poll_imap_mailbox() == 1
     assert poll_imap_mailbox() == 0
+
+
+def big_reply(subject: str, size: int) -> bytes:
+    message = EmailMessage()
+    message["From"] = "PasteBay abuse <abuse@pastebay.example.net>"
+    message["To"] = "referrals@iru.example"
+    message["Subject"] = subject
+    message["Message-ID"] = "<big-1@pastebay.example.net>"
+    message.set_content(
+        "Removed, see the attached screenshots.\n" + ("x" * 70 + "\n") * (size // 71)
+    )
+    return message.as_bytes(policy=policy.SMTP)
+
+
+def test_it_records_a_message_over_the_size_cap_without_fetching_it(
+    imap_server, settings, monkeypatch
+):
+    settings.INBOUND_MESSAGE_MAX_BYTES = 4000
+    raw = big_reply("Re: [TKD-2026-000001] Referral", 20000)
+    imap_server.deliver(raw, "1.tkd")
+    commands: list[str] = []
+    real_uid = imaplib.IMAP4.uid
+
+    def spy(self: imaplib.IMAP4, command: str, *args: str) -> object:
+        commands.append(" ".join([command, *args]))
+        return real_uid(self, command, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "uid", spy)
+
+    result = imap_poll(
+        host="127.0.0.1", port=imap_server.port, user=USER, password=PASSWORD, ssl=False
+    )
+
+    assert result.ingested == [] and result.refused == ["1"]
+    assert not any("BODY.PEEK[]" in command for command in commands)
+    row = Correspondence.objects.get()
+    assert row.raw is None and row.request is None
+    assert row.subject == "Re: [TKD-2026-000001] Referral"
+    assert "abuse@pastebay.example.net" in row.from_address
+    reason = row.inbound_mail.review_reason
+    assert f"too large ({len(raw)} bytes; the limit is 4000 bytes)" in reason
+    assert "<big-1@pastebay.example.net>" in reason
+
+
+def test_it_does_not_refuse_an_oversize_message_again_on_the_next_poll(imap_server, settings):
+    settings.INBOUND_MESSAGE_MAX_BYTES = 4000
+    imap_server.deliver(big_reply("too big", 20000), "1.tkd")
+    first = imap_poll(
+        host="127.0.0.1", port=imap_server.port, user=USER, password=PASSWORD, ssl=False
+    )
+    second = imap_poll(
+        host="127.0.0.1", port=imap_server.port, user=USER, password=PASSWORD, ssl=False
+    )
+    assert (first.refused, second.refused) == (["1"], [])
+    assert imap_server.unseen() == 0
+    assert Correspondence.objects.count() == 1
+
+
+def test_it_still_ingests_messages_under_the_size_cap(imap_server, settings):
+    settings.INBOUND_MESSAGE_MAX_BYTES = 4000
+    small = operator_reply("small")
+    imap_server.deliver(big_reply("too big", 20000), "1.tkd")
+    imap_server.deliver(small, "2.tkd")
+    result = imap_poll(
+        host="127.0.0.1", port=imap_server.port, user=USER, password=PASSWORD, ssl=False
+    )
+    assert result.refused == ["1"] and len(result.ingested) == 1
+    assert bytes(Correspondence.objects.get(pk=result.ingested[0]).raw or b"") == small
+
+
+def test_it_shows_why_a_refused_message_waits_in_the_unmatched_queue(client, alice):
+    mail_record_refused(
+        headers=b"From: a@b.example\r\nSubject: huge\r\n\r\n",
+        size=99999,
+        limit=4000,
+        received_via="imap:INBOX",
+    )
+    client.force_login(alice)
+    response = client.get(reverse("notifications:inbound_unmatched"))
+    assert "Refused: too large (99999 bytes; the limit is 4000 bytes)" in response.content.decode()

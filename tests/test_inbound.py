@@ -6,7 +6,7 @@ import hashlib
 import smtplib
 import socket
 from collections.abc import Iterator
-from email import policy
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -29,7 +29,7 @@ from core.errors import DomainError
 from notifications.emails import build_request_email
 from notifications.inbound.ingest import mail_ingest
 from notifications.inbound.matching import reply_address_for
-from notifications.inbound.outcomes import inbound_reply_apply
+from notifications.inbound.outcomes import inbound_attach, inbound_reply_apply
 from notifications.inbound.receiver import receiver_controller
 from notifications.models import InboundAttachment, InboundMail, MatchedBy, OutboundEmail
 from notifications.tasks import poll_imap_mailbox
@@ -131,12 +131,46 @@ def test_it_keeps_a_message_the_parser_cannot_read(monkeypatch, alice, client):
     assert f'action="{reverse("notifications:inbound_attach", args=[row.pk])}"' in page.text
 
 
-def test_it_stores_the_same_message_id_once(request_out):
+def test_it_stores_the_same_raw_bytes_once(request_out):
     raw = reply(message_id="<same-1@pastebay.example.net>")
     first = mail_ingest(raw, received_via="smtp")
     again = mail_ingest(raw, received_via="imap:INBOX")
     assert again.pk == first.pk
     assert Correspondence.objects.filter(message_id="<same-1@pastebay.example.net>").count() == 1
+
+
+def test_it_stores_two_different_messages_that_share_a_message_id(request_out):
+    # Some clients and ticketing systems reuse a Message-ID: the second answer must not vanish.
+    first = mail_ingest(
+        reply(message_id="<same-1@pastebay.example.net>", body="Removed the first two."),
+        received_via="smtp",
+    )
+    second = mail_ingest(
+        reply(message_id="<same-1@pastebay.example.net>", body="Removed the third too."),
+        received_via="smtp",
+    )
+    assert first.pk != second.pk
+    rows = Correspondence.objects.filter(message_id="<same-1@pastebay.example.net>")
+    assert sorted(mail_of(row).reply_text.strip() for row in rows) == [
+        "Removed the first two.",
+        "Removed the third too.",
+    ]
+
+
+def test_it_reads_a_stored_message_whose_first_reading_died(request_out):
+    raw = reply(subject=f"Re: [{request_out.reference}]")
+    # What a killed process leaves behind: the raw bytes committed, nothing read.
+    stored = Correspondence.objects.create(
+        direction=CorrespondenceDirection.INBOUND,
+        channel=CorrespondenceChannel.EMAIL,
+        raw=raw,
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+    row = mail_ingest(raw, received_via="smtp")
+
+    assert row.pk == stored.pk and row.request == request_out
+    assert mail_of(row).matched_by == MatchedBy.SUBJECT_REFERENCE
 
 
 def test_it_stores_attachments_hashed_and_over_the_limit_without_content(settings):
@@ -200,6 +234,25 @@ def test_it_matches_a_reply_by_in_reply_to(request_out):
     row = mail_ingest(reply(headers={"In-Reply-To": "<sent-1@iru.example>"}), received_via="test")
     assert row.request == request_out
     assert mail_of(row).matched_by == MatchedBy.IN_REPLY_TO
+
+
+def test_it_threads_on_our_own_message_when_a_received_one_reuses_its_id(request_out):
+    other = SentRequestFactory(platform=request_out.platform)
+    CorrespondenceFactory(
+        request=request_out,
+        direction=CorrespondenceDirection.OUTBOUND,
+        message_id="<sent-1@iru.example>",
+    )
+    # A received message reusing our Message-ID, attached to another request by its subject.
+    reused = mail_ingest(
+        reply(subject=f"Re: [{other.reference}]", message_id="<sent-1@iru.example>"),
+        received_via="test",
+    )
+    assert reused.request == other
+
+    row = mail_ingest(reply(headers={"In-Reply-To": "<sent-1@iru.example>"}), received_via="test")
+
+    assert row.request == request_out
 
 
 def test_it_matches_a_reply_by_references_in_the_sending_ledger(request_out):
@@ -594,3 +647,202 @@ def test_it_registers_the_imap_poll_every_two_minutes(settings):
 def test_it_does_not_poll_when_no_imap_url_is_set(settings):
     settings.IMAP_URL = ""
     assert poll_imap_mailbox() == 0
+
+
+def outlook_reply(*, to: str, subject: str) -> bytes:
+    """A reply as Outlook/Exchange sends it: multipart/alternative, an HTML line of 5 kB."""
+    long_html = "<p class=MsoNormal>" + "Removed as requested. " * 230 + "</p>"
+    assert len(long_html) > 998
+    lines = [
+        f"From: Trust Team <{OPERATOR}>",
+        f"To: {to}",
+        f"Subject: RE: {subject}",
+        "Date: Thu, 3 Dec 2026 07:00:00 +0000",
+        "Message-ID: <DB9PR01MB1234ABCD@DB9PR01MB1234.eurprd01.prod.outlook.com>",
+        "Thread-Topic: removal request",
+        "Thread-Index: AQHZtq1f2k8YhJ3aT0m9z5x7l2b4Ng==",
+        "Accept-Language: en-GB, en-US",
+        "Content-Language: en-GB",
+        "X-MS-Has-Attach:",
+        "X-MS-TNEF-Correlator:",
+        "X-MS-Exchange-Organization-SCL: -1",
+        "X-MS-Exchange-CrossTenant-Network-Message-Id: 0b1c2d3e-aaaa-bbbb-cccc-0123456789ab",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/alternative; boundary="_000_DB9PR01MB1234_"',
+        "",
+        "--_000_DB9PR01MB1234_",
+        'Content-Type: text/plain; charset="us-ascii"',
+        "Content-Transfer-Encoding: 7bit",
+        "",
+        "Removed as requested.",
+        "",
+        "--_000_DB9PR01MB1234_",
+        'Content-Type: text/html; charset="us-ascii"',
+        "Content-Transfer-Encoding: 7bit",
+        "",
+        f"<html><body>{long_html}</body></html>",
+        "",
+        "--_000_DB9PR01MB1234_--",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_receives_an_outlook_reply_with_long_lines_over_real_smtp(request_out, receiver):
+    address = reply_address_for(request_out, contact_of(request_out.platform))
+    raw = outlook_reply(to=address, subject=request_out.reference)
+
+    with smtplib.SMTP("127.0.0.1", receiver, timeout=10) as smtp:
+        refused = smtp.sendmail(OPERATOR, [address], raw)
+
+    assert refused == {}
+    row = Correspondence.objects.get(direction=CorrespondenceDirection.INBOUND)
+    assert bytes(row.raw) == raw
+    assert row.request == request_out
+    assert "Removed as requested." in mail_of(row).reply_text
+
+
+# --- Authentication-Results on subject-only matches (issue 10, point 7a) -----------------
+
+OWN_FAIL = "mx.iru.example; dmarc=fail (p=reject) header.from=pastebay.example.net; spf=fail"
+OWN_PASS = "mx.iru.example; dmarc=pass header.from=pastebay.example.net; spf=pass"
+
+
+def test_it_does_not_trust_a_subject_match_whose_sender_fails_dmarc(request_out):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+
+    row = mail_ingest(raw, received_via="test")
+
+    assert row.contact is None
+    assert not mail_of(row).sender_is_contact
+    assert mail_of(row).sender_auth_failure == "DMARC failed for pastebay.example.net"
+
+
+def test_it_sends_a_forged_subject_match_to_the_unmatched_queue(request_out):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+
+    row = mail_ingest(raw, received_via="test")
+
+    assert row.request is None
+    assert mail_of(row).matched_by == MatchedBy.NONE
+
+
+def test_it_gives_a_forged_subject_match_its_own_reason_not_a_parser_defect(request_out):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+
+    mail = mail_of(mail_ingest(raw, received_via="test"))
+
+    assert mail.review_reason.startswith(
+        "Sender not trusted: DMARC failed for pastebay.example.net."
+    )
+    assert request_out.reference in mail.review_reason
+    assert mail.parse_defects == ""
+
+
+def test_it_shows_staff_why_a_forged_subject_match_waits(request_out, client, alice):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+    mail_ingest(raw, received_via="test")
+    client.force_login(alice)
+
+    page = client.get(reverse("notifications:inbound_unmatched"))
+
+    assert "Sender not trusted: DMARC failed for pastebay.example.net." in page.text
+    assert "Malformed message" not in page.text
+
+
+def test_it_sends_a_subject_match_failing_spf_to_the_unmatched_queue(request_out):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={
+            "Authentication-Results": "mx.iru.example; spf=softfail "
+            "smtp.mailfrom=abuse@pastebay.example.net"
+        },
+    )
+
+    row = mail_ingest(raw, received_via="test")
+
+    assert row.request is None
+    assert mail_of(row).review_reason.startswith("Sender not trusted: SPF softfail")
+
+
+def test_it_applies_no_outcome_from_a_forged_subject_match(request_out, alice):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+    row = mail_ingest(raw, received_via="test")
+    lines = list(request_out.lines.values_list("pk", flat=True))
+
+    with pytest.raises(DomainError):
+        inbound_reply_apply(correspondence=row, line_ids=lines, outcome=Outcome.REMOVED, by=alice)
+
+    assert not OutcomeRecord.objects.filter(line__request=request_out).exists()
+
+
+def test_it_still_needs_vouching_after_an_officer_attaches_a_forged_mail(request_out, alice):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_FAIL},
+    )
+    row = mail_ingest(raw, received_via="test")
+    attached = inbound_attach(correspondence=row, reference=request_out.reference, by=alice)
+    lines = list(request_out.lines.values_list("pk", flat=True))
+
+    with pytest.raises(DomainError, match="vouch"):
+        inbound_reply_apply(
+            correspondence=attached, line_ids=lines, outcome=Outcome.REMOVED, by=alice
+        )
+
+
+def test_it_reads_the_header_of_the_configured_authserv_id(request_out, settings):
+    # The unit's server (mx.iru.example) is not the topmost: a later internal hop added one.
+    settings.INBOUND_AUTHSERV_ID = "mx.iru.example"
+    message = message_from_bytes(
+        reply(subject=f"Re: [{request_out.reference}]"), policy=policy.SMTP
+    )
+    message["Authentication-Results"] = OWN_PASS.replace("mx.iru.example", "filter.iru.example")
+    message["Authentication-Results"] = OWN_FAIL
+
+    row = mail_ingest(message.as_bytes(policy=policy.SMTP), received_via="test")
+
+    assert row.request is None
+
+
+def test_it_trusts_a_subject_match_whose_sender_passes_dmarc(request_out):
+    raw = reply(
+        subject=f"Re: [{request_out.reference}]",
+        headers={"Authentication-Results": OWN_PASS},
+    )
+
+    row = mail_ingest(raw, received_via="test")
+
+    assert mail_of(row).sender_is_contact
+
+
+def test_it_reads_only_the_topmost_authentication_results(request_out):
+    # The lower header was written before the unit's server: the sender controls it.
+    message = message_from_bytes(
+        reply(
+            subject=f"Re: [{request_out.reference}]",
+            headers={"Authentication-Results": OWN_PASS},
+        ),
+        policy=policy.SMTP,
+    )
+    message["Authentication-Results"] = OWN_FAIL.replace("mx.iru.example", "evil.example")
+
+    row = mail_ingest(message.as_bytes(policy=policy.SMTP), received_via="test")
+
+    assert mail_of(row).sender_is_contact

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -13,6 +14,14 @@ from cases.models import Item, ItemCategory, ItemReferral, LegalBasis
 from cases.services import intake as intake_service
 from cases.services.intake import LineStatus, items_match_unknown_platforms
 from core.audit import audit_history
+from platforms.models import (
+    OperatorCanAct,
+    PlatformArchitecture,
+    PlatformDomain,
+    PlatformKind,
+    PlatformStatus,
+    PlatformTier,
+)
 from tests.factories import (
     ActorFactory,
     CaseFactory,
@@ -20,6 +29,7 @@ from tests.factories import (
     PlatformDomainFactory,
     PlatformFactory,
 )
+from tests.naughty import chosen_strings
 
 pytestmark = pytest.mark.django_db
 
@@ -126,8 +136,9 @@ def test_it_offers_to_create_the_platform_of_an_unknown_domain(client, alice, pl
 
     page = summary(client, response)
 
-    # The way back leads to this very summary.
-    link = f"{reverse('platforms:create')}?domain=example.org&next={response['Location']}"
+    # Registered from the summary, the platform claims the summary's items at once.
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    link = f"{reverse('items:intake_register_platform', args=[token])}?domain=example.org"
     html = page.content.decode()
     assert f'href="{escape(link)}"' in html
     assert "Create platform for example.org?" in html
@@ -347,6 +358,21 @@ def test_it_matches_waiting_items_at_the_start_of_an_intake(client, alice, platf
     )
 
 
+def test_an_intake_matches_only_the_waiting_items_of_its_own_hosts(client, alice, platform):
+    client.force_login(alice)
+    paste(client, "https://gab.example.org/posts/1\nhttps://minds.example.org/p/2")
+    gab = PlatformFactory(name="Gab")
+    PlatformDomainFactory(platform=gab, domain="gab.example.org")
+    minds = PlatformFactory(name="Minds")
+    PlatformDomainFactory(platform=minds, domain="minds.example.org")
+
+    paste(client, "https://gab.example.org/posts/3")
+
+    platforms = dict(Item.objects.values_list("host", "platform__name"))
+    assert platforms == {"gab.example.org": "Gab", "minds.example.org": None}
+    assert items_match_unknown_platforms() == 1
+
+
 def test_it_matches_waiting_items_from_the_summary_once_the_platform_exists(
     client, alice, platform
 ):
@@ -360,6 +386,147 @@ def test_it_matches_waiting_items_from_the_summary_once_the_platform_exists(
 
     assert Item.objects.get().platform == gab
     assert "1 item was matched to its platform." in after.content.decode()
+
+
+def _platform_form(name: str, domains: str) -> dict[str, str]:
+    """The platform form as an officer fills it in (the same form as on the platforms page)."""
+    return {
+        "name": name,
+        "domains": domains,
+        "kind": PlatformKind.BLOG,
+        "tier": PlatformTier.NICHE,
+        "architecture": PlatformArchitecture.CENTRALISED,
+        "country": "",
+        "status": PlatformStatus.ACTIVE,
+        "operator_can_act": OperatorCanAct.YES,
+        "response_target_days": "7",
+        "preferred_language": "en",
+        "notes": "",
+    }
+
+
+def _register_url(response, domain: str = "example.org") -> str:
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    return f"{reverse('items:intake_register_platform', args=[token])}?domain={domain}"
+
+
+def test_it_prefills_the_platform_form_from_the_summary(client, alice, platform):
+    client.force_login(alice)
+    url = _register_url(paste(client, "https://gab.example.org/posts/1"))
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    assert page.context["form"].initial == {"name": "example.org", "domains": "example.org"}
+    assert not Item.objects.filter(platform__isnull=False).exists()
+
+
+def test_it_claims_the_waiting_items_when_the_platform_is_registered_from_the_summary(
+    client, alice, platform
+):
+    client.force_login(alice)
+    response = paste(client, "https://gab.example.org/posts/1\nhttps://example.org/p/2")
+
+    after = client.post(
+        _register_url(response), _platform_form("Example", "example.org"), follow=True
+    )
+
+    assert after.redirect_chain == [(response["Location"], 302)]
+    assert set(Item.objects.values_list("platform__name", flat=True)) == {"Example"}
+    assert "Registered Example and matched 2 items to it." in after.content.decode()
+    assert after.context["unknown_platform_count"] == 0
+
+
+def test_it_audits_each_claimed_item_with_the_officer(client, alice, platform):
+    client.force_login(alice)
+    response = paste(client, "https://gab.example.org/posts/1")
+
+    client.post(_register_url(response), _platform_form("Example", "example.org"))
+
+    events = list(audit_history(Item.objects.get()).filter(action="item.platform_matched"))
+    assert [(e.actor, e.new["name"]) for e in events] == [(alice, "Example")]
+
+
+def test_it_leaves_waiting_items_to_a_more_specific_platform_domain(client, alice, bob, platform):
+    client.force_login(alice)
+    response = paste(client, "https://example.org/p/1")
+    blog_item = ItemFactory(
+        platform=None, host="blog.example.org", url_normalised="https://blog.example.org/x"
+    )
+    blog = PlatformFactory(name="Blog")
+    PlatformDomainFactory(platform=blog, domain="blog.example.org")
+
+    client.post(_register_url(response), _platform_form("Example", "example.org"))
+
+    blog_item.refresh_from_db()
+    assert blog_item.platform is None
+    assert Item.objects.get(host="example.org").platform.name == "Example"
+
+
+def test_it_never_moves_an_item_that_has_a_platform(client, alice, platform):
+    client.force_login(alice)
+    response = paste(client, "https://gab.example.org/posts/1")
+    owned = ItemFactory(platform=platform, host="old.example.org")
+
+    client.post(_register_url(response), _platform_form("Example", "example.org"))
+
+    owned.refresh_from_db()
+    assert owned.platform == platform
+
+
+def test_it_shows_a_refused_platform_in_the_form_and_claims_nothing(client, alice, platform):
+    client.force_login(alice)
+    response = paste(client, "https://gab.example.org/posts/1")
+
+    page = client.post(_register_url(response), _platform_form(platform.name, "example.org"))
+
+    assert page.status_code == 400
+    assert "already exists" in page.content.decode()
+    assert Item.objects.get().platform is None
+
+
+def test_it_does_not_register_a_platform_on_get(client, alice, platform):
+    client.force_login(alice)
+    url = _register_url(paste(client, "https://gab.example.org/posts/1"))
+
+    client.get(url + "&name=Example&domains=example.org&kind=ugc")
+
+    assert not PlatformDomain.objects.filter(domain="example.org").exists()
+    assert Item.objects.get().platform is None
+
+
+def test_it_refuses_registration_from_the_summary_without_a_csrf_token(client, alice, platform):
+    client.force_login(alice)
+    url = _register_url(paste(client, "https://gab.example.org/posts/1"))
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = client.cookies
+
+    response = strict.post(url, _platform_form("Example", "example.org"))
+
+    assert response.status_code == 403
+    assert Item.objects.get().platform is None
+
+
+def test_it_refuses_registration_from_the_summary_to_an_analyst(client, alice, dave, platform):
+    client.force_login(alice)
+    url = _register_url(paste(client, "https://gab.example.org/posts/1"))
+    client.force_login(dave)
+
+    assert client.get(url).status_code == 403
+    assert client.post(url, _platform_form("Example", "example.org")).status_code == 403
+    assert Item.objects.get().platform is None
+
+
+def test_it_answers_404_for_a_summary_that_is_gone(client, alice):
+    client.force_login(alice)
+
+    response = client.post(
+        reverse("items:intake_register_platform", args=["nope"]),
+        _platform_form("Example", "example.org"),
+    )
+
+    assert response.status_code == 404
+    assert not PlatformDomain.objects.filter(domain="example.org").exists()
 
 
 # --- one URL ------------------------------------------------------------------------------------
@@ -543,7 +710,7 @@ def test_it_preselects_the_case_from_the_link(client, alice):
 
 def naughty_strings() -> list[str]:
     lines = BLNS.read_text(encoding="utf-8").split("\n")
-    return [line for line in lines if line.strip() and not line.startswith("#")]
+    return chosen_strings([line for line in lines if line.strip() and not line.startswith("#")])
 
 
 def test_it_survives_naughty_strings_in_the_paste_box_and_the_note(client, alice, platform):

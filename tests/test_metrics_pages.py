@@ -17,6 +17,7 @@ from cases.models import Outcome, RequestType, VerificationStatus
 from metrics.figures import MetricFilters
 from metrics.models import MetricSnapshot
 from metrics.selectors import compliance_figures
+from metrics.services import snapshot_build
 from platforms.models import PlatformTier
 from tests.factories import (
     PlatformFactory,
@@ -66,19 +67,24 @@ def two_platforms():
     return big, small
 
 
-def _row_names(html: str, caption: str) -> list[str]:
+def _row_names(html: str, caption: str = "Platforms, sortable by any column") -> list[str]:
     table = html.split(caption, 1)[1].split("</table>", 1)[0]
     return re.findall(r'<th scope="row"><a href="[^"]+">([^<]+)</a></th>', table)
+
+
+def _tiers_column(html: str) -> list[str]:
+    table = html.split("Platforms, sortable by any column", 1)[1].split("</table>", 1)[0]
+    return re.findall(r"</a></th>\s*<td>([^<]+)</td>", table)
 
 
 # --- league table ---------------------------------------------------------------------------
 
 
-def test_it_lists_mainstream_and_niche_platforms_in_their_own_tables(client, dave, two_platforms):
+def test_it_lists_mainstream_and_niche_platforms_with_their_tier(client, dave, two_platforms):
     client.force_login(dave)
     html = client.get(reverse("metrics:league")).content.decode()
-    assert _row_names(html, "Mainstream platforms") == ["Bigface"]
-    assert _row_names(html, "Niche platforms") == ["Smallpaste"]
+    assert _row_names(html) == ["Bigface", "Smallpaste"]
+    assert _tiers_column(html) == ["Mainstream", "Niche"]
     assert "Figures per tier" in html
 
 
@@ -93,14 +99,15 @@ def test_it_sorts_the_league_by_any_figure(client, dave):
     url = reverse("metrics:league")
     best_first = client.get(url, {"sort": "removal_rate", "order": "desc"}).content.decode()
     worst_first = client.get(url, {"sort": "removal_rate", "order": "asc"}).content.decode()
-    assert _row_names(best_first, "Niche platforms") == ["Bravo", "Alpha", "Charlie"]
-    assert _row_names(worst_first, "Niche platforms") == ["Charlie", "Alpha", "Bravo"]
+    assert _row_names(best_first) == ["Bravo", "Alpha", "Charlie"]
+    assert _row_names(worst_first) == ["Charlie", "Alpha", "Bravo"]
 
 
 def test_it_links_each_figure_to_exactly_the_items_behind_it(client, dave, two_platforms):
     client.force_login(dave)
     big, _small = two_platforms
     [figures] = compliance_figures(filters=MetricFilters(platform_ids=(big.pk,)), now=NOW)
+    snapshot_build(now=NOW)
     html = client.get(reverse("metrics:league")).content.decode()
     links = re.findall(rf'href="(/metrics/items/\?figure=removed&amp;platform={big.pk})"', html)
     assert links
@@ -172,16 +179,19 @@ def test_it_runs_as_many_queries_for_ten_platforms_as_for_one(client, dave):
     assert len(ten) == len(one)
 
 
-def test_it_reads_the_snapshot_when_nothing_is_filtered(client, dave, two_platforms):
+def test_it_reads_the_snapshot_when_nothing_but_the_tier_is_filtered(client, dave, two_platforms):
     client.force_login(dave)
-    from metrics.services import snapshot_build
-
     snapshot_build(now=NOW - timedelta(hours=3))
     unfiltered = client.get(reverse("metrics:league"))
     assert unfiltered.context["league"].from_snapshot
-    assert "Figures computed at 2026-11-18 09:00" in unfiltered.content.decode()
-    filtered = client.get(reverse("metrics:league"), {"tier": PlatformTier.NICHE})
+    assert "Figures as of 2026-11-18 09:00" in unfiltered.content.decode()
+    niche = client.get(reverse("metrics:league"), {"tier": PlatformTier.NICHE})
+    assert niche.context["league"].from_snapshot
+    assert _row_names(niche.content.decode()) == ["Smallpaste"]
+    assert "page 1 of 1 (1 platforms)" in niche.content.decode()
+    filtered = client.get(reverse("metrics:league"), {"request_type": RequestType.REFERRAL})
     assert not filtered.context["league"].from_snapshot
+    assert "Figures computed live" in filtered.content.decode()
 
 
 def test_it_exports_the_league_as_csv_with_empty_cells_for_empty_rates(client, dave, two_platforms):

@@ -9,7 +9,14 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cases.models import ItemStatus, Outcome, OutcomeSource, RequestState
+from cases.models import (
+    Correspondence,
+    CorrespondenceDirection,
+    ItemStatus,
+    Outcome,
+    OutcomeSource,
+    RequestState,
+)
 from tests.factories import (
     ActorFactory,
     ContactFactory,
@@ -227,11 +234,27 @@ def test_it_refuses_an_outcome_relayed_by_nobody(source):
         OutcomeRecordFactory(source=source, recorded_by=None)
 
 
-def test_it_refuses_two_messages_with_the_same_message_id():
+def test_it_keeps_two_received_messages_with_the_same_message_id():
+    # Senders reuse Message-IDs for different messages; both are on record (decision 0019).
+    CorrespondenceFactory(message_id="<reply-1@gab.example.net>")
     CorrespondenceFactory(message_id="<reply-1@gab.example.net>")
 
-    with refused_by("correspondence_message_id_unique"):
-        CorrespondenceFactory(message_id="<reply-1@gab.example.net>")
+    assert Correspondence.objects.filter(message_id="<reply-1@gab.example.net>").count() == 2
+
+
+def test_it_refuses_two_sent_messages_with_the_same_message_id():
+    # We mint outgoing Message-IDs: two sent messages sharing one is a bug.
+    CorrespondenceFactory(direction=CorrespondenceDirection.OUTBOUND, message_id="<tkd-1@iru>")
+
+    with refused_by("correspondence_outbound_message_id_unique"):
+        CorrespondenceFactory(direction=CorrespondenceDirection.OUTBOUND, message_id="<tkd-1@iru>")
+
+
+def test_it_refuses_the_same_received_email_bytes_twice():
+    CorrespondenceFactory(raw=b"same bytes", raw_sha256="a" * 64)
+
+    with refused_by("correspondence_inbound_email_raw_unique"):
+        CorrespondenceFactory(raw=b"same bytes", raw_sha256="a" * 64)
 
 
 def test_it_allows_several_messages_without_a_message_id():

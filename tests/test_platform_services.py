@@ -377,3 +377,9 @@ def test_it_matches_many_hosts_at_once_by_longest_suffix():
         "www.example.org": parent,
         "gab.example.net": None,
     }
+
+
+@pytest.mark.parametrize("name", ["Evil\r\nBcc: x@y.example", "Evil\u2028Bcc", "Evil\x0bx"])
+def test_it_refuses_a_platform_name_with_a_line_break(alice, name):
+    with pytest.raises(DomainError, match="Line breaks are not allowed"):
+        platform_create(actor=alice, name=name, kind=PlatformKind.PASTE_SITE, domains=[])

@@ -34,6 +34,7 @@ from tests.factories import (
     SentRequestFactory,
     UpstreamProviderFactory,
 )
+from tests.naughty import chosen_strings
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ BLNS = Path(__file__).resolve().parents[2] / "shared/corpora/naughty-strings/bln
 
 def naughty_strings() -> list[str]:
     lines = BLNS.read_text(encoding="utf-8").split("\n")
-    return [line for line in lines if line.strip() and not line.startswith("#")]
+    return chosen_strings([line for line in lines if line.strip() and not line.startswith("#")])
 
 
 def detail_url(platform: Platform) -> str:
@@ -494,7 +495,8 @@ def test_it_keeps_the_platform_unchanged_when_an_edit_is_refused(client, alice, 
 def test_it_survives_every_naughty_string_in_the_platform_form(client, alice):
     client.force_login(alice)
     stored = 0
-    for n, naughty in enumerate(naughty_strings()):
+    strings = naughty_strings()
+    for n, naughty in enumerate(strings):
         # Name and notes together; the domains apart, since a refused domain refuses the form.
         for data in (
             platform_post(name=naughty, notes=naughty, domains=""),
@@ -513,7 +515,7 @@ def test_it_survives_every_naughty_string_in_the_platform_form(client, alice):
             else:
                 assert response.status_code == 400, repr(naughty)
                 assert_only_escaped(response.content.decode(), data["name"].strip())
-    assert stored > 500
+    assert stored > len(strings) * 9 // 10  # most strings are stored, not refused
     assert client.get(LIST_URL, {"sort": "-created"}).status_code == 200
 
 
@@ -609,7 +611,8 @@ def test_it_survives_every_naughty_string_in_the_contact_form(client, alice, pla
     client.force_login(alice)
     add_url = reverse("platforms:contact_add", args=[platform.pk])
     stored = 0
-    for n, naughty in enumerate(naughty_strings()):
+    strings = naughty_strings()
+    for n, naughty in enumerate(strings):
         for data in (
             contact_post(name=naughty, notes=naughty, email=f"n{n}@pastebay.example.net"),
             # Both address fields are validated whatever the channel.
@@ -622,7 +625,7 @@ def test_it_survives_every_naughty_string_in_the_contact_form(client, alice, pla
             else:
                 assert response.status_code == 400, repr(naughty)
     page = client.get(detail_url(platform)).content.decode()
-    assert stored > 500
+    assert stored > len(strings) * 9 // 10  # most strings are stored, not refused
     for contact in Contact.objects.filter(platform=platform):
         assert_only_escaped(page, contact.name)
         assert_only_escaped(page, contact.email or contact.web_form_url)
@@ -681,3 +684,15 @@ def test_it_survives_every_naughty_string_in_the_filters_and_links(client, alice
         prefilled = client.get(CREATE_URL, {"domain": naughty, "next": naughty})
         assert prefilled.status_code == 200, repr(naughty)
         assert_no_raw_markup(prefilled.content.decode(), naughty)
+
+
+def test_it_refuses_a_platform_name_with_a_line_break(client, alice) -> None:
+    # The name goes into every request email's subject: a CR/LF there is a 500 at send
+    # (or a header injection), so the form refuses it (issue 10, point 9).
+    client.force_login(alice)
+
+    response = client.post(CREATE_URL, platform_post(name="Evil\r\nBcc: x@y.example"))
+
+    assert response.status_code == 400
+    assert "Line breaks are not allowed here" in response.content.decode()
+    assert not Platform.objects.filter(name__startswith="Evil").exists()

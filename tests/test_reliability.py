@@ -143,14 +143,24 @@ def queue_length(url: str) -> int:
 
 @contextmanager
 def celery_broker(url: str) -> Iterator[None]:
-    """Point this process's Celery producer at ``url`` (the private Redis), then back."""
+    """Point this process's Celery producer at ``url`` (the private Redis), then back.
+
+    Celery reads the CELERY_BROKER_URL environment variable before its configuration
+    (``Settings.broker_url``), and CI sets it for the lane: it is replaced too, or tasks
+    would go to the lane's Redis while the workers listen on the private one."""
     before = celery_app.conf.broker_url
+    before_env = os.environ.get("CELERY_BROKER_URL")
     _drop_producers()
     celery_app.conf.broker_url = url
+    os.environ["CELERY_BROKER_URL"] = url
     try:
         yield
     finally:
         _drop_producers()
+        if before_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = before_env
         celery_app.conf.broker_url = before
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from cases.selectors.requests import request_list_queryset, requests_needing_web
 from cases.services.requests import request_compose, request_submit
 from config.celery_app import app as celery_app
 from core.errors import FourEyesViolation, PermissionRefused
-from notifications.emails import build_request_email
+from notifications.emails import build_request_email, email_as_bytes
 from notifications.inbound.matching import reply_address_for
 from notifications.models import OutboundEmail, OutboundEmailState
 from notifications.services import (
@@ -195,7 +196,9 @@ def test_it_delivers_exactly_the_bytes_on_record(alice, bob, platform, smtp):
 
     stored = bytes(email.correspondence.raw)
     (envelope,) = smtp.received
-    assert envelope.original_content == stored
+    # The stored copy withholds the portal token; the worker fills it in (decision 0017).
+    token = re.search(rb"/r/([A-Za-z0-9_-]{43})/", envelope.original_content).group(1)
+    assert envelope.original_content == stored.replace(b"TKD-portal-link-withheld", token)
     assert hashlib.sha256(stored).hexdigest() == email.correspondence.raw_sha256
 
 
@@ -503,3 +506,30 @@ def test_it_asks_for_a_manual_submission_for_web_form_contacts(alice, bob, charl
     request_web_form_record_submission(request=request, contact=form, by=charlie, note="#4711")
 
     assert list(requests_needing_web_form(request_list_queryset())) == []
+
+
+def test_it_builds_the_email_when_a_stored_platform_name_has_a_line_break(alice, platform):
+    # Stored before the forms refused it: the builder replaces the break, never a 500.
+    contact = platform.contacts.get()
+    request = awaiting_request(platform, alice, items=1)
+    type(platform).objects.filter(pk=platform.pk).update(name="Evil\r\nBcc: x@y.example")
+    request.platform.refresh_from_db()
+
+    message = build_request_email(request, contact)
+
+    parsed = message_from_bytes(email_as_bytes(message), policy=policy.default)
+    assert "Evil Bcc: x@y.example" in parsed["Subject"]
+    assert parsed["Bcc"] is None
+
+
+def test_it_reuses_one_smtp_session_for_consecutive_emails(alice, bob, platform, smtp):
+    """Issue 11, P7: no new SMTP session per email; a session the server closed is replaced."""
+    from notifications import services as sending
+
+    sending._mail_connection_drop()
+    first = sending._mail_connection()
+    assert sending._mail_connection() is first
+    first.connection.close()  # the relay hung up while we were idle
+    second = sending._mail_connection()
+    assert second is not first and second.connection is not None
+    sending._mail_connection_drop()

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from platforms import urlnorm
 from platforms.urlnorm import (
+    BULLET_RE,
     DomainRefused,
     NormalisedUrl,
     UrlRefused,
@@ -25,6 +26,7 @@ from platforms.urlnorm import (
     host_suffixes,
     normalise_domain,
     normalise_url,
+    parse_bare,
 )
 
 MODULE_PATH = Path(urlnorm.__file__).resolve()
@@ -724,3 +726,31 @@ def test_it_does_not_import_django() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd="/"
     )
     assert completed.returncode == 0, completed.stderr
+
+
+# --- the helpers intake uses to read a paste line by line ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "host"),
+    [("example.org/p/1", "example.org"), ("m.example.co.uk", "m.example.co.uk")],
+)
+def test_it_parses_a_bare_host_with_a_real_suffix_as_https(text, host):
+    url = parse_bare(text)
+
+    assert url is not None
+    assert (url.protocol, url.hostname) == ("https:", host)
+
+
+@pytest.mark.parametrize("text", ["test", "foo/bar", "notes.txt", "1.2/3"])
+def test_it_does_not_take_a_word_path_file_name_or_number_for_a_bare_url(text):
+    assert parse_bare(text) is None
+
+
+@pytest.mark.parametrize("line", ["- x", "* x", "• x", "+ x", "1. x", "12) x", "  - x"])
+def test_it_strips_a_list_marker_from_the_start_of_a_line(line):
+    assert BULLET_RE.sub("", line, count=1) == "x"
+
+
+def test_it_exports_the_helpers_intake_uses():
+    assert {"BULLET_RE", "parse_bare"} <= set(urlnorm.__all__)

@@ -205,3 +205,85 @@ def test_it_flags_the_contradiction_on_the_request_page(client, alice) -> None:
     page = response.content.decode()
     assert page.count("Contradiction: operator says removed, URL still live") == 1
     assert "Still live" in page and "Not checked yet" in page
+
+
+# --- a check that could not run is never "gone" (issue 10, point 11) --------------------
+
+
+def _fake_getaddrinfo(known: dict[str, str]):
+    """The internet's DNS, mocked: names in ``known`` resolve, every other is NXDOMAIN."""
+    import socket
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host in known:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (known[host], port))]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    return getaddrinfo
+
+
+def _check_now(client, alice, url: str, django_capture_on_commit_callbacks) -> UrlCheck:
+    item = ItemFactory(approved=True, url_normalised=url)
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("verification:item_check_now", args=[item.pk]))
+    assert response.status_code == 302
+    return UrlCheck.objects.get(item=item)
+
+
+def test_it_records_unknown_when_the_resolver_knows_no_name_at_all(
+    client, alice, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    # A cut-off resolver (the staff server's sandbox) says "not known" for every name.
+    monkeypatch.setattr("socket.getaddrinfo", _fake_getaddrinfo({}))
+
+    check = _check_now(
+        client, alice, "https://no-such-host.example-site.com/x", django_capture_on_commit_callbacks
+    )
+
+    assert (check.classification, check.reason) == ("unknown", "DNS error")
+    assert "no running event loop" not in check.error
+
+
+def test_it_records_unknown_with_the_reason_when_the_check_breaks(
+    client, alice, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("resolver exploded")
+
+    monkeypatch.setattr("socket.getaddrinfo", broken)
+
+    check = _check_now(
+        client, alice, "https://site.example-site.com/x", django_capture_on_commit_callbacks
+    )
+
+    assert (check.classification, check.reason) == ("unknown", "check failed")
+    assert "resolver exploded" in check.error
+
+
+def test_it_records_gone_for_a_definitive_nxdomain(
+    client, alice, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from verification.network import DNS_CANARY
+
+    monkeypatch.setattr("socket.getaddrinfo", _fake_getaddrinfo({DNS_CANARY: "192.0.34.8"}))
+
+    check = _check_now(
+        client, alice, "https://no-such-host.example-site.com/x", django_capture_on_commit_callbacks
+    )
+
+    assert (check.classification, check.reason) == ("gone", "DNS failure")
+
+
+def test_it_records_unknown_for_a_reserved_name_not_in_dns(
+    client, alice, eager_celery, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from verification.network import DNS_CANARY
+
+    monkeypatch.setattr("socket.getaddrinfo", _fake_getaddrinfo({DNS_CANARY: "192.0.34.8"}))
+
+    check = _check_now(
+        client, alice, "https://nothing.example.invalid/x", django_capture_on_commit_callbacks
+    )
+
+    assert (check.classification, check.reason) == ("unknown", "reserved name")

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdminMixin
 from verification.models import UrlCheck
 
 
 @admin.register(UrlCheck)
-class UrlCheckAdmin(admin.ModelAdmin):
+class UrlCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: a check is a record of what was seen, never edited."""
 
     list_display = ("item", "checked_at", "classification", "reason", "http_status", "trigger")
@@ -16,9 +16,3 @@ class UrlCheckAdmin(admin.ModelAdmin):
     date_hierarchy = "checked_at"
     list_select_related = ("item",)
     raw_id_fields = ("item",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -54,7 +54,7 @@ from verification.network import (
     AddressRefused,
     DnsError,
     DnsNotFound,
-    GuardedTransport,
+    PerHostTransport,
     Resolver,
     system_resolve,
 )
@@ -67,7 +67,6 @@ REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 # CPU on loopback); code that imports sniffio gets the same ImportError as before.
 if importlib.util.find_spec("sniffio") is None:
     sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-IDLE_CONNECTIONS = 100
 # Network errors worth another try: the connection was refused, reset or closed early.
 RETRYABLE = (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
@@ -171,10 +170,13 @@ class Checker:
     async def __aenter__(self) -> Checker:
         # Requests in flight are capped by the semaphores; the pool only has to keep
         # idle connections to many hosts for reuse (a sweep interleaves hosts).
+        # Per origin (PerHostTransport): no more idle connections than may be in flight.
         limits = httpx.Limits(
-            max_connections=None, max_keepalive_connections=IDLE_CONNECTIONS, keepalive_expiry=5.0
+            max_connections=None,
+            max_keepalive_connections=max(self.config.per_host, 1),
+            keepalive_expiry=5.0,
         )
-        transport = GuardedTransport(
+        transport = PerHostTransport(
             resolver=self._resolver,
             allow_loopback=self.config.allow_loopback,
             limits=limits,
@@ -425,6 +427,13 @@ def check_urls(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_loop = False
+    else:
+        in_loop = True
+    if not in_loop:
+        # Outside the except block: run there, every failure of the check would carry
+        # "RuntimeError: no running event loop" as its context, and the row's error text
+        # blamed the event loop for what was a DNS failure (issue 10, point 11).
         return asyncio.run(run())
     # Called from a thread that already runs an event loop (an ASGI server, a test
     # harness driving a browser): asyncio.run refuses that, so use a thread of our own.

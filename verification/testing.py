@@ -125,14 +125,24 @@ class _Handler(BaseHTTPRequestHandler):
             server.in_flight_total += 1
             server.max_per_host[host] = max(server.max_per_host[host], server.in_flight[host])
             server.max_total = max(server.max_total, server.in_flight_total)
+        self._counted_host: str | None = host
         try:
             if server.latency_seconds:
                 time.sleep(server.latency_seconds)
             self._route(host)
         finally:
-            with server.lock:
-                server.in_flight[host] -= 1
-                server.in_flight_total -= 1
+            self._answered()
+
+    def _answered(self) -> None:
+        """The request stops counting as in flight before its answer is written: a client
+        that has read the answer may send its next request at once, and counting until
+        this thread got round to it would show two requests where the client had one."""
+        host, self._counted_host = self._counted_host, None
+        if host is None:
+            return
+        with self.server.lock:
+            self.server.in_flight[host] -= 1
+            self.server.in_flight_total -= 1
 
     def _route(self, host: str) -> None:
         parts = urlsplit(self.path)
@@ -184,6 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._redirect(parse_qs(query).get("url", ["/"])[0])
 
     def _send(self, status: int, body: bytes) -> None:
+        self._answered()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -191,12 +202,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _redirect(self, location: str) -> None:
+        self._answered()
         self.send_response(302)
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
     def _reset(self) -> None:
+        self._answered()
         # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.connection.close()

@@ -23,6 +23,7 @@ from cases.selectors.requests import (
     requests_overdue,
     requests_with_open_question,
 )
+from platforms.filters import PlatformNameFilter, PlatformNameInput, show_chosen_platform_name
 from platforms.models import Platform, PlatformKind
 
 TEXT_MAX_LENGTH = 10_000
@@ -38,10 +39,11 @@ class RequestFilterSet(django_filters.FilterSet):
     request_type = django_filters.ChoiceFilter(
         label=_("Type"), choices=RequestType.choices, empty_label=_("Any type")
     )
-    platform = django_filters.ModelChoiceFilter(
+    # A name with suggestions, not a <select> of every platform (decision 0022).
+    platform = PlatformNameFilter(
         label=_("Platform"),
-        queryset=Platform.objects.exclude(kind=PlatformKind.INFRASTRUCTURE).order_by("name"),
-        empty_label=_("Any platform"),
+        queryset=Platform.objects.exclude(kind=PlatformKind.INFRASTRUCTURE),
+        widget=PlatformNameInput(attrs={"class": "form-control"}),
     )
     overdue = django_filters.BooleanFilter(
         label=_("Overdue"), method="filter_overdue", widget=forms.CheckboxInput
@@ -58,6 +60,10 @@ class RequestFilterSet(django_filters.FilterSet):
     class Meta:
         model = RemovalRequest
         fields = ["q", "state", "request_type", "platform", "overdue", "clarification", "web_form"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        show_chosen_platform_name(self.form)
 
     def filter_search(
         self, queryset: QuerySet[RemovalRequest], name: str, value: str
@@ -159,6 +165,18 @@ class RecordOutcomeForm(forms.Form):
         line_field = self.fields["line"]
         assert isinstance(line_field, forms.ModelChoiceField)
         # Only this request's lines: a line id from another request is "not a valid choice".
+        line_field.queryset = RequestItem.objects.filter(request=request).select_related("item")
+
+
+class RemoveItemForm(forms.Form):
+    """Which URL to take out of a draft (one of this request's lines only)."""
+
+    line = forms.ModelChoiceField(label=_("URL"), queryset=RequestItem.objects.none())
+
+    def __init__(self, *args: Any, request: RemovalRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        line_field = self.fields["line"]
+        assert isinstance(line_field, forms.ModelChoiceField)
         line_field.queryset = RequestItem.objects.filter(request=request).select_related("item")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -17,8 +18,37 @@ CASE_SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_CASE_SORT = "newest"
 
 
+def case_list_page_qs() -> QuerySet[Case]:
+    """Cases with their actor and creator; counts come from ``with_item_counts`` per page."""
+    return Case.objects.select_related("actor", "created_by")
+
+
+def with_item_counts(cases: Sequence[Case]) -> Sequence[Case]:
+    """Set items_total/pending/approved/rejected on a page of cases, in one query.
+
+    Counted for the page's cases only: JOIN + GROUP BY over every case counted all
+    million items before LIMIT (1.5 s at 5,000 cases).
+    """
+    counts: dict[int, dict[str, int]] = {case.pk: {} for case in cases}
+    rows = (
+        Item.objects.filter(case__in=list(counts))
+        .order_by()
+        .values_list("case_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for case_id, status, n in rows:
+        counts[case_id][status] = n
+    for case in cases:
+        by_status = counts[case.pk]
+        case.items_total = sum(by_status.values())  # type: ignore[attr-defined]
+        case.items_pending = by_status.get(ItemStatus.PENDING_APPROVAL, 0)  # type: ignore[attr-defined]
+        case.items_approved = by_status.get(ItemStatus.APPROVED, 0)  # type: ignore[attr-defined]
+        case.items_rejected = by_status.get(ItemStatus.REJECTED, 0)  # type: ignore[attr-defined]
+    return cases
+
+
 def case_list_qs() -> QuerySet[Case]:
-    """Cases with their actor, creator and item counts by status (one query per page)."""
+    """Cases with their actor, creator and item counts by status (the CSV export)."""
     return Case.objects.select_related("actor", "created_by").annotate(
         items_total=Count("items"),
         items_pending=Count("items", filter=Q(items__status=ItemStatus.PENDING_APPROVAL)),

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.aggregates import JSONBAgg
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import JSONObject
+from django.utils.dateparse import parse_datetime
 
 from cases.models import Hold, Item, ItemReferral, ItemStatus, RequestItem
 from core.audit import audit_history
 from core.models import AuditEvent
+from platforms.canonical import canonical_url
 from platforms.selectors import platforms_for_hosts
 from platforms.urlnorm import UrlRefused, normalise_url
 
@@ -24,7 +30,10 @@ ITEM_SORTS: dict[str, tuple[str, ...]] = {
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
     "url": ("url_normalised", "id"),
-    "platform": ("platform__name", "-id"),
+    # Grouped by platform (the most recently registered first), newest first within one,
+    # items with no platform last: the (platform, id) index walks it at any depth. By
+    # platform *name* it sorted all 1 M items through the join (4.6 s; decision 0027).
+    "platform": ("-platform", "-id"),
 }
 DEFAULT_ITEM_SORT = "newest"
 
@@ -32,6 +41,7 @@ DEFAULT_ITEM_SORT = "newest"
 APPROVAL_ORDERING = ("-threat_to_life", "created_at", "id")
 
 HISTORY_LIMIT = 200
+_USERNAME = get_user_model().USERNAME_FIELD
 
 
 def _active_hold() -> Exists:
@@ -43,6 +53,27 @@ def item_list_qs() -> QuerySet[Item]:
     return Item.objects.select_related("platform", "case", "created_by").annotate(
         on_hold=_active_hold()
     )
+
+
+def items_matching(queryset: QuerySet[Item], text: str) -> QuerySet[Item]:
+    """Items whose normalised URL contains ``text`` (any case), or that a pasted URL names.
+
+    Only the normalised URL is searched: the trigram index item_url_trgm_idx answers
+    UPPER(url_normalised) LIKE '%…%' at a million items (decision 0022). A URL pasted as
+    submitted (tracking parameters, "www.", upper-case host) is normalised first and also
+    found by its key, through the unique index.
+    """
+    text = text.strip()
+    if not text:
+        return queryset
+    matches = Q(url_normalised__icontains=text)
+    try:
+        key = canonical_url(text).normalised
+    except UrlRefused:
+        key = ""
+    if key and key != text:
+        matches |= Q(url_normalised=key)
+    return queryset.filter(matches)
 
 
 def items_awaiting_approval_qs() -> QuerySet[Item]:
@@ -62,14 +93,74 @@ class ItemDetail:
     registrable_domain: str
 
 
+def _holds_as_json() -> Subquery:
+    """The item's holds, newest first, as one JSON array read with the item itself (the
+    item page stays within 10 queries however long its history)."""
+    row = JSONObject(
+        id="id",
+        reason="reason",
+        requesting_agency="requesting_agency",
+        review_on="review_on",
+        placed_at="placed_at",
+        released_at="released_at",
+        placed_by_id="placed_by_id",
+        placed_by_name=F(f"placed_by__{_USERNAME}"),
+        released_by_id="released_by_id",
+        released_by_name=F(f"released_by__{_USERNAME}"),
+    )
+    return Subquery(
+        Hold.objects.filter(item=OuterRef("pk"))
+        .order_by()
+        .values("item")
+        .annotate(rows=JSONBAgg(row, order_by=("-placed_at", "-id")))
+        .values("rows")[:1]
+    )
+
+
+def _user(pk: int | None, name: str | None) -> Any:
+    if pk is None:
+        return None
+    user = get_user_model()(pk=pk)
+    setattr(user, _USERNAME, name or "")
+    return user
+
+
+def _when(text: str) -> datetime:
+    when = parse_datetime(text)
+    if when is None:
+        raise ValueError(f"not a timestamp: {text!r}")
+    return when
+
+
+def _hold_from(item: Item, row: dict[str, Any]) -> Hold:
+    """A Hold rebuilt from ``_holds_as_json`` (read-only: for showing, never for saving)."""
+    hold = Hold(
+        id=row["id"],
+        item=item,
+        reason=row["reason"],
+        requesting_agency=row["requesting_agency"],
+        review_on=date.fromisoformat(row["review_on"]),
+        placed_at=_when(row["placed_at"]),
+        released_at=_when(row["released_at"]) if row["released_at"] else None,
+    )
+    hold.placed_by = _user(row["placed_by_id"], row["placed_by_name"])
+    hold.released_by = _user(row["released_by_id"], row["released_by_name"])
+    return hold
+
+
 def item_detail_qs() -> QuerySet[Item]:
     return Item.objects.select_related(
         "platform", "case", "actor", "created_by", "reviewed_by"
-    ).annotate(on_hold=_active_hold())
+    ).annotate(on_hold=_active_hold(), holds_json=_holds_as_json())
 
 
 def item_detail(item: Item) -> ItemDetail:
-    holds = list(item.holds.select_related("placed_by", "released_by"))
+    """What the item page shows, in five queries (the item with its holds from
+    ``item_detail_qs``, referrals, request lines, history, evidence), however many rows."""
+    if hasattr(item, "holds_json"):
+        holds = [_hold_from(item, row) for row in item.holds_json or []]
+    else:
+        holds = list(item.holds.select_related("placed_by", "released_by"))
     return ItemDetail(
         item=item,
         active_hold=next((h for h in holds if h.released_at is None), None),

@@ -17,10 +17,12 @@ Also here: ``case_create`` (officers open a case while logging its URLs) and
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -36,13 +38,22 @@ from cases.models import (
     ItemStatus,
     LegalBasis,
 )
+from cases.services.urgent import items_alert_threat_to_life
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError
 from core.models import AuditEvent
+from platforms.canonical import canonical_url
 from platforms.models import Platform
 from platforms.selectors import platforms_for_hosts
-from platforms.urlnorm import NormalisedUrl, UrlRefused, extract_urls, normalise_url
+from platforms.urlnorm import (
+    BULLET_RE,
+    NormalisedUrl,
+    UrlRefused,
+    extract_urls,
+    normalise_url,
+    parse_bare,
+)
 
 # One intake: the issue's "paste 5,000 at once". Above that the officer splits the list.
 MAX_URLS = 5_000
@@ -182,8 +193,56 @@ def _line_attribute_refusal(line: IntakeLine) -> str:
     return ""
 
 
+_HOST_FRAGMENT_RE = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+_CONTINUATION_RE = re.compile(r"[./?#&=][A-Za-z0-9]")
+
+
+def _no_public_suffix(text: str) -> bool:
+    """A schemed URL whose host is not a real public host ("https://exa")."""
+    try:
+        host = normalise_url(text).host
+    except UrlRefused:
+        return False
+    return "." not in host.strip("[]") or (parse_bare(host) is None and not host[:1].isdigit())
+
+
+def space_in_url(text: str) -> str:
+    """The two pieces of a URL broken by a space ("exa mple.com"), or "".
+
+    The paste box takes several URLs per line and URLs in prose, so a space normally
+    separates things; these shapes are taken as one broken URL instead (refusing the line
+    beats turning one address into two wrong items): a schemed URL whose host has no public
+    suffix followed by more text ("https://exa mple.com/x"); a URL followed by a piece that
+    can only continue it ("https://example.org /x", "https://example .com"); and a line of
+    exactly two pieces, a host fragment and the rest, that join into an address
+    ("exa mple.com"). A space inside a path ("/my file.pdf") after a complete URL is not
+    detectable apart from prose and is not caught.
+    """
+    tokens = BULLET_RE.sub("", text, count=1).split()
+    for first, second in pairwise(tokens):
+        if "://" in second:
+            continue
+        if _CONTINUATION_RE.match(second) and "://" in first:
+            return f"{first} {second}"
+        if "://" in first and _no_public_suffix(first):
+            return f"{first} {second}"
+    if (
+        len(tokens) == 2
+        and "://" not in tokens[1]
+        and _HOST_FRAGMENT_RE.fullmatch(tokens[0])
+        and parse_bare(tokens[0] + tokens[1]) is not None
+    ):
+        return f"{tokens[0]} {tokens[1]}"
+    return ""
+
+
 def _candidates(line: IntakeLine) -> list[str] | str:
     """The URL texts on a line, or the reason there are none."""
+    if broken := space_in_url(line.text):
+        return (
+            f"This line looks like one URL with a space in it ({broken!r}); a URL cannot "
+            "contain spaces. Remove the space, or put each URL on its own line."
+        )
     if line.extract:
         return extract_urls(line.text) or NO_URL_ON_LINE
     text = line.text.strip()
@@ -201,7 +260,7 @@ def _normalise(text: str) -> NormalisedUrl | str:
     if "\x00" in text:
         return "Not a URL: it contains a NUL character."
     try:
-        parsed = normalise_url(text)
+        parsed = canonical_url(text)
     except UrlRefused as exc:
         return exc.message
     if len(parsed.host) > _HOST_MAX_LENGTH:
@@ -273,8 +332,8 @@ def items_refer_bulk(
         return IntakeResult(lines=[entry for entry in read if isinstance(entry, LineResult)])
 
     # Items referred before their platform existed get it now, so that "already known"
-    # lines show their platform.
-    items_match_unknown_platforms()
+    # lines show their platform (only this intake's hosts: the rest wait for their own).
+    items_match_unknown_platforms(hosts={url.parsed.host for url in urls})
     referred = iter(
         _refer_urls(
             urls,
@@ -289,9 +348,19 @@ def items_refer_bulk(
             },
         )
     )
-    return IntakeResult(
+    result = IntakeResult(
         lines=[next(referred) if isinstance(entry, _Url) else entry for entry in read]
     )
+    # Supervisors hear of a threat to life at once, not at the weekly compose (issue 10, 13).
+    items_alert_threat_to_life(
+        items=[
+            line.item
+            for line in result.lines
+            if line.status == LineStatus.CREATED and line.item is not None
+        ],
+        referred_by=referred_by,
+    )
+    return result
 
 
 def _items_by_key(keys: Sequence[str]) -> dict[str, Item]:
@@ -512,15 +581,19 @@ def _insert_items(
 # --------------------------------------------------------------------------------------------
 
 
-def items_match_unknown_platforms() -> int:
+def items_match_unknown_platforms(*, hosts: Collection[str] | None = None) -> int:
     """Give items without a platform the platform their host now matches; how many matched.
 
     An officer may refer a URL before anyone registered its platform ("create platform for
     example.org?"). Cheap enough to run at the start of every intake: one query over the
-    items with no platform, one over the platform domains when there are any.
+    items with no platform (on ``hosts`` only, when given), one over the platform domains
+    when there are any.
     """
     unmatched: dict[str, list[int]] = defaultdict(list)
-    for pk, host in Item.objects.filter(platform__isnull=True).values_list("pk", "host"):
+    without_platform = Item.objects.filter(platform__isnull=True)
+    if hosts is not None:
+        without_platform = without_platform.filter(host__in=list(hosts))
+    for pk, host in without_platform.values_list("pk", "host"):
         unmatched[host].append(pk)
     if not unmatched:
         return 0

@@ -20,11 +20,13 @@ from cases.models import (
     ItemStatus,
     LegalBasis,
 )
+from cases.services.urgent import items_alert_threat_to_life
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
+from platforms.canonical import canonical_url
 from platforms.selectors import platform_for_host
-from platforms.urlnorm import UrlRefused, normalise_url
+from platforms.urlnorm import UrlRefused
 
 
 class UrlError(DomainError):
@@ -50,7 +52,7 @@ def item_refer(
 ) -> ReferralResult:
     """Refer one URL. An already known URL is never created twice: the referral is added to it."""
     try:
-        parsed = normalise_url(url)
+        parsed = canonical_url(url)
     except UrlRefused as exc:
         raise UrlError(exc.message) from exc
 
@@ -98,6 +100,8 @@ def item_refer(
             target=item,
             new={"url": parsed.submitted, "case": case.pk if case else None},
         )
+        if created:
+            items_alert_threat_to_life(items=[item], referred_by=referred_by)
     return ReferralResult(item=item, created=created)
 
 

@@ -8,13 +8,14 @@ which calls ``request_mark_sent`` here inside its transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from cases.models import (
@@ -38,7 +39,8 @@ from cases.selectors.ladder import deadline_offset, ladder_policy_for, rung_time
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, FourEyesViolation, IllegalTransition
-from platforms.models import Contact, Platform
+from core.models import AuditEvent
+from platforms.models import Contact, ContactRole, Platform
 
 S = RequestState
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -104,9 +106,30 @@ def items_ready_to_send() -> QuerySet[Item]:
     in_request = RequestItem.objects.filter(item=OuterRef("pk")).exclude(
         request__state=RequestState.CANCELLED
     )
-    return Item.objects.filter(status=ItemStatus.APPROVED, platform__isnull=False).exclude(
-        Exists(active_hold) | Exists(in_request)
+    # Two NOT EXISTS, not NOT (EXISTS OR EXISTS): PostgreSQL turns each into an anti-join
+    # over the whole table, where the OR form is a subplan run once per item.
+    return Item.objects.filter(
+        ~Exists(active_hold),
+        ~Exists(in_request),
+        status=ItemStatus.APPROVED,
+        platform__isnull=False,
     )
+
+
+# Every path that puts items into requests takes this transaction-level lock first, so
+# two composers never both take the same item (a set-based statement cannot lock "the
+# absence of a line" the way a row lock would). It is the row-audit trigger's own lock
+# (core migration 0004): every writing transaction takes it at its first write anyway,
+# so taking it a little earlier adds no wait, and being one lock it can form no
+# deadlock cycle with the trigger's (a second lock could, with a transaction that wrote
+# rows before composing, e.g. intake composing a threat-to-life request).
+COMPOSE_LOCK_KEY = 7301400140014
+
+
+def compose_lock() -> None:
+    """Serialise composing until the end of the current transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [COMPOSE_LOCK_KEY])
 
 
 def _default_legal_basis(request_type: str, items: list[Item]) -> str:
@@ -121,6 +144,18 @@ def request_language(platform: Platform) -> str:
     return primary.effective_language if primary else platform.preferred_language
 
 
+def request_recipients(platform: Platform, *, request_type: str) -> list[Contact]:
+    """Who a request is written to: a removal order goes to the platform's TCO contact
+    point (TCO Art. 15) when it has one; a referral to its other contacts (abuse, primary).
+    With only one kind on record, that kind gets everything rather than nobody."""
+    active = list(Contact.objects.filter(platform=platform, is_active=True).order_by("pk"))
+    tco = [contact for contact in active if contact.role == ContactRole.TCO_CONTACT_POINT]
+    others = [contact for contact in active if contact.role != ContactRole.TCO_CONTACT_POINT]
+    if request_type == RequestType.REMOVAL_ORDER:
+        return tco or others
+    return others or tco
+
+
 @transaction.atomic
 def request_compose(
     *,
@@ -132,6 +167,7 @@ def request_compose(
     is_emergency: bool = False,
 ) -> RemovalRequest:
     """Draft one request to ``platform`` for ``items`` (default: all its items ready to send)."""
+    compose_lock()
     ready = items_ready_to_send().filter(platform=platform).select_for_update(of=("self",))
     if items is None:
         chosen = list(ready.order_by("created_at", "id"))
@@ -163,7 +199,7 @@ def request_compose(
         composed_by=composed_by,
     )
     RequestItem.objects.bulk_create([RequestItem(request=request, item=item) for item in chosen])
-    request.contacts.set(Contact.objects.filter(platform=platform, is_active=True))
+    request.contacts.set(request_recipients(platform, request_type=request_type))
     audit_record(
         actor=composed_by,
         action="request.composed",
@@ -171,6 +207,334 @@ def request_compose(
         new={"items": len(chosen), "type": request_type},
     )
     return request
+
+
+def request_open_weekly_of(platform: Platform) -> RemovalRequest | None:
+    """The platform's open referral that the weekly compose adds to (or waits for).
+
+    Open: a draft, or awaiting approval. Removal orders, emergencies and threat-to-life
+    requests are composed by hand for their own reasons and are never topped up.
+    """
+    return (
+        RemovalRequest.objects.filter(
+            platform=platform,
+            request_type=RequestType.REFERRAL,
+            state__in=[S.DRAFT, S.AWAITING_APPROVAL],
+            is_emergency=False,
+            threat_to_life=False,
+        )
+        .select_related("platform")
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def weekly_ready_items(platform: Platform) -> QuerySet[Item]:
+    """A platform's items the weekly referral may carry: threat-to-life items never wait
+    for it (they go out on their own at once, issue 10 point 13)."""
+    return items_ready_to_send().filter(platform=platform, threat_to_life=False)
+
+
+def weekly_ready_items_of(platform_ids: list[int]) -> QuerySet[Item]:
+    """``weekly_ready_items`` of many platforms at once."""
+    return items_ready_to_send().filter(platform_id__in=platform_ids, threat_to_life=False)
+
+
+@transaction.atomic
+def request_add_ready_items(*, request: RemovalRequest, by: Any = None) -> int:
+    """Add the platform's weekly-ready items to its open draft; returns how many.
+
+    Only a draft (not yet submitted) changes: what a supervisor was asked to approve
+    stays what they approve.
+    """
+    compose_lock()
+    request = lock_request(request)
+    if request.state != S.DRAFT:
+        raise IllegalTransition(
+            f"Request {request.reference} is {RequestState(request.state).label.lower()}; "
+            "items can be added only to a draft."
+        )
+    return len(requests_top_up([request], by=by).get(request.pk, []))
+
+
+@dataclass
+class WeeklyBatch:
+    """What the set-based weekly compose did for the platforms it was given."""
+
+    drafts: list[RemovalRequest] = field(default_factory=list)
+    extended_drafts: list[RemovalRequest] = field(default_factory=list)
+    skipped_awaiting_approval: list[RemovalRequest] = field(default_factory=list)
+
+
+def _insert_weekly_lines(request_for_platform: dict[int, int]) -> dict[int, _AddedLines]:
+    """INSERT ... SELECT every weekly-ready item of each platform into its request, in one
+    statement; returns what went into each request (items in order, their legal bases).
+
+    No row locks on the items: the caller holds ``compose_lock``, the row-audit trigger's
+    lock that every writing transaction takes, so nothing else changes an item (no hold,
+    no rejection, no other compose) until this transaction ends. Locking 100k item rows
+    FOR UPDATE would write every one of them again for nothing.
+    """
+    if not request_for_platform:
+        return {}
+    ready = (
+        items_ready_to_send()
+        .filter(threat_to_life=False, platform_id__in=list(request_for_platform))
+        .order_by()
+        .values("id", "platform_id", "legal_basis", "created_at")
+    )
+    ready_sql, ready_params = ready.query.sql_with_params()
+    line = RequestItem._meta
+    sql = f"""
+        WITH ready AS ({ready_sql}),
+        target (platform_id, request_id) AS (
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[])
+        ),
+        added AS (
+            INSERT INTO {line.db_table}
+                (request_id, item_id, outcome, outcome_source, outcome_reason)
+            SELECT target.request_id, ready.id, %s, '', ''
+            FROM ready JOIN target ON target.platform_id = ready.platform_id
+            ORDER BY ready.created_at, ready.id
+            RETURNING id, request_id, item_id
+        )
+        SELECT added.request_id,
+               array_agg(added.item_id ORDER BY added.id),
+               array_agg(DISTINCT ready.legal_basis)
+        FROM added JOIN ready ON ready.id = added.item_id
+        GROUP BY added.request_id
+    """  # noqa: S608 (table name, ORM-built subquery with its own parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                *ready_params,
+                list(request_for_platform),
+                list(request_for_platform.values()),
+                Outcome.PENDING.value,
+            ],
+        )
+        return {
+            request_id: _AddedLines(item_ids=list(item_ids), legal_bases=set(bases))
+            for request_id, item_ids, bases in cursor.fetchall()
+        }
+
+
+@dataclass(frozen=True)
+class _AddedLines:
+    item_ids: list[int]
+    legal_bases: set[str]
+
+
+def _default_legal_basis_of(request_type: str, bases: set[str]) -> str:
+    if request_type == RequestType.REMOVAL_ORDER:
+        return LegalBasis.TCO_REGULATION
+    return next(iter(bases)) if len(bases) == 1 else LegalBasis.TERMS_OF_SERVICE
+
+
+def requests_top_up(drafts: list[RemovalRequest], *, by: Any = None) -> dict[int, list[int]]:
+    """Add each draft's platform's weekly-ready items to it, for all drafts at once.
+
+    The drafts are locked by the caller and are open drafts (one per platform). A
+    constant number of queries, however many drafts: the present legal bases in one
+    query, the lines in one INSERT ... SELECT, the drafts in one UPDATE, the audit events
+    in one INSERT. Returns the added item ids per draft (drafts that got none are left out).
+    """
+    if not drafts:
+        return {}
+    present: dict[int, set[str]] = {draft.pk: set() for draft in drafts}
+    for request_id, basis in (
+        RequestItem.objects.filter(request__in=drafts)
+        .values_list("request_id", "item__legal_basis")
+        .distinct()
+    ):
+        present[request_id].add(basis)
+    added = _insert_weekly_lines({draft.platform_id: draft.pk for draft in drafts})
+    changed: list[RemovalRequest] = []
+    events: list[AuditEvent] = []
+    user = by if getattr(by, "is_authenticated", False) else None
+    for draft in drafts:
+        lines = added.get(draft.pk)
+        if lines is None:
+            continue
+        # The legal basis follows the items only while it is still the default for them:
+        # a basis a person chose is theirs to change.
+        if draft.legal_basis == _default_legal_basis_of(draft.request_type, present[draft.pk]):
+            draft.legal_basis = _default_legal_basis_of(
+                draft.request_type, present[draft.pk] | lines.legal_bases
+            )
+        draft.updated_at = timezone.now()
+        changed.append(draft)
+        events.append(
+            AuditEvent(
+                actor=user,
+                actor_label=user.get_username() if user else "system",
+                action="request.items_added",
+                target_type=RemovalRequest._meta.label_lower,
+                target_id=str(draft.pk),
+                new={"items": lines.item_ids},
+                extra={},
+            )
+        )
+    RemovalRequest.objects.bulk_update(changed, ["legal_basis", "updated_at"])
+    AuditEvent.objects.bulk_create(events)
+    return {request_id: lines.item_ids for request_id, lines in added.items()}
+
+
+def _weekly_platforms(platform_ids: list[int]) -> QuerySet[Platform]:
+    """The platforms with what the weekly compose needs of each, in one query: the open
+    weekly referral (id, state), the language of the primary contact."""
+    open_weekly = RemovalRequest.objects.filter(
+        platform=OuterRef("pk"),
+        request_type=RequestType.REFERRAL,
+        state__in=[S.DRAFT, S.AWAITING_APPROVAL],
+        is_emergency=False,
+        threat_to_life=False,
+    ).order_by("created_at", "id")
+    primary = Contact.objects.filter(
+        platform=OuterRef("pk"), is_active=True, is_primary=True
+    ).order_by("pk")
+    return (
+        Platform.objects.filter(pk__in=platform_ids)
+        .annotate(
+            open_weekly_id=Subquery(open_weekly.values("pk")[:1]),
+            primary_language=Subquery(primary.values("language")[:1]),
+        )
+        .order_by("name", "pk")
+    )
+
+
+@transaction.atomic
+def requests_compose_weekly_batch(
+    *, platform_ids: list[int], composed_by: Any = None
+) -> WeeklyBatch:
+    """The weekly referral for every platform in ``platform_ids``, set-based.
+
+    Each platform (with an active contact, its operator able to act) gets one open
+    referral: a new draft of its weekly-ready items, its open draft topped up, or
+    nothing while its open referral awaits approval. The number of queries does not
+    depend on the number of platforms or items: the new drafts in one INSERT, their
+    lines in one INSERT ... SELECT, their recipients in one INSERT ... SELECT, the
+    audit events in one INSERT.
+    """
+    batch = WeeklyBatch()
+    if not platform_ids:
+        return batch
+    compose_lock()
+    platforms = list(_weekly_platforms(platform_ids))
+    open_ids = [p.open_weekly_id for p in platforms if p.open_weekly_id is not None]  # type: ignore[attr-defined]
+    open_requests = {
+        r.pk: r
+        for r in RemovalRequest.objects.filter(pk__in=open_ids)
+        .select_related("platform")
+        .select_for_update(of=("self",))
+    }
+    fresh = [p for p in platforms if p.open_weekly_id is None]  # type: ignore[attr-defined]
+    drafts_open = [
+        open_requests[p.open_weekly_id]  # type: ignore[attr-defined]
+        for p in platforms
+        if p.open_weekly_id is not None  # type: ignore[attr-defined]
+    ]
+    to_top_up = [r for r in drafts_open if r.state == S.DRAFT]
+    batch.skipped_awaiting_approval = [r for r in drafts_open if r.state != S.DRAFT]
+    added = requests_top_up(to_top_up, by=composed_by)
+    batch.extended_drafts = [r for r in to_top_up if r.pk in added]
+    batch.drafts = _compose_fresh_weekly(fresh, composed_by=composed_by)
+    return batch
+
+
+def _compose_fresh_weekly(platforms: list[Platform], *, composed_by: Any) -> list[RemovalRequest]:
+    if not platforms:
+        return []
+    year = timezone.localtime().year
+    ReferenceCounter.objects.get_or_create(year=year)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE cases_referencecounter SET last_number = last_number + %s "
+            "WHERE year = %s RETURNING last_number",
+            [len(platforms), year],
+        )
+        (last,) = cursor.fetchone()
+    first = last - len(platforms) + 1
+    # The legal basis is the items' when they share one; checked against what went in.
+    bases: dict[int, set[str]] = {p.pk: set() for p in platforms}
+    for platform_id, basis in (
+        weekly_ready_items_of([p.pk for p in platforms])
+        .order_by()
+        .values_list("platform_id", "legal_basis")
+        .distinct()
+    ):
+        bases[platform_id].add(basis)
+    requests = RemovalRequest.objects.bulk_create(
+        [
+            RemovalRequest(
+                reference=f"TKD-{year:04d}-{first + number:06d}",
+                platform=platform,
+                request_type=RequestType.REFERRAL,
+                legal_basis=_default_legal_basis_of(RequestType.REFERRAL, bases[platform.pk]),
+                language=platform.primary_language or platform.preferred_language,  # type: ignore[attr-defined]
+                threat_to_life=False,
+                is_emergency=False,
+                composed_by=composed_by,
+            )
+            for number, platform in enumerate(platforms)
+        ]
+    )
+    added = _insert_weekly_lines({r.platform_id: r.pk for r in requests})
+    # Lost every item between the two reads (held, rejected): the draft would be empty.
+    empty = [r for r in requests if r.pk not in added]
+    if empty:
+        RemovalRequest.objects.filter(pk__in=[r.pk for r in empty]).delete()
+        requests = [r for r in requests if r.pk in added]
+    wrong_basis = []
+    for r in requests:
+        basis = _default_legal_basis_of(r.request_type, added[r.pk].legal_bases)
+        if r.legal_basis != basis:
+            r.legal_basis = basis
+            wrong_basis.append(r)
+    RemovalRequest.objects.bulk_update(wrong_basis, ["legal_basis"])
+    _set_weekly_recipients([r.pk for r in requests])
+    user = composed_by if getattr(composed_by, "is_authenticated", False) else None
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=user,
+                actor_label=user.get_username() if user else "system",
+                action="request.composed",
+                target_type=RemovalRequest._meta.label_lower,
+                target_id=str(r.pk),
+                new={"items": len(added[r.pk].item_ids), "type": RequestType.REFERRAL.value},
+                extra={},
+            )
+            for r in requests
+        ]
+    )
+    return requests
+
+
+def _set_weekly_recipients(request_ids: list[int]) -> None:
+    """Referral recipients (``request_recipients``) of many requests in one statement: the
+    platform's active contacts other than its TCO contact point, or the TCO contact point
+    when it has no other."""
+    if not request_ids:
+        return
+    through = RemovalRequest.contacts.through._meta.db_table
+    contact = Contact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {through} (removalrequest_id, contact_id)
+            SELECT r.id, c.id
+            FROM cases_removalrequest r
+            JOIN {contact} c ON c.platform_id = r.platform_id AND c.is_active
+            WHERE r.id = ANY(%s)
+              AND (c.role <> %s OR NOT EXISTS (
+                    SELECT 1 FROM {contact} o
+                    WHERE o.platform_id = r.platform_id AND o.is_active AND o.role <> %s))
+            ORDER BY r.id, c.id
+            """,  # noqa: S608 (table names)
+            [request_ids, ContactRole.TCO_CONTACT_POINT, ContactRole.TCO_CONTACT_POINT],
+        )
 
 
 def requests_compose_weekly(*, composed_by: Any = None) -> list[RemovalRequest]:
@@ -199,7 +563,7 @@ def _check_tco_advance_notice(platform: Platform) -> None:
         raise DomainError(
             f"{platform.name} has never received a removal order: TCO Art. 3(2) requires "
             f"advance notice at least {notice_hours} hours before the first one "
-            "(record it on the platform), unless the order is an emergency."
+            "(record it on the platform page), unless the order is an emergency."
         )
 
 
@@ -210,7 +574,9 @@ def request_submit(*, request: RemovalRequest, by: Any) -> RemovalRequest:
     if not request.lines.exists():
         raise DomainError(f"Request {request.reference} has no items.")
     _transition(request, S.AWAITING_APPROVAL, actor=by)
-    request.save(update_fields=["state", "updated_at"])
+    request.submitted_by = by
+    request.submitted_at = timezone.now()
+    request.save(update_fields=["state", "submitted_by", "submitted_at", "updated_at"])
     return request
 
 
@@ -234,6 +600,44 @@ def request_cancel(*, request: RemovalRequest, by: Any, reason: str) -> RemovalR
     return request
 
 
+@transaction.atomic
+def request_item_remove(*, request: RemovalRequest, line: RequestItem, by: Any) -> RemovalRequest:
+    """Take one item out of a draft; it is approved and unsent again, so the next compose
+    picks it up. The last item is not removed: the draft is cancelled instead, keeping it on
+    record, which frees the item just the same (a cancelled request holds nothing)."""
+    require_permission(by, "cases.compose_request", "edit draft requests")
+    request = lock_request(request)
+    if line.request_id != request.pk:
+        raise DomainError(f"That URL is not in {request.reference}.")
+    if request.state != S.DRAFT:
+        raise IllegalTransition(
+            f"Request {request.reference} is {RequestState(request.state).label.lower()}; "
+            "items can be removed only from a draft (return it to draft first)."
+        )
+    url = line.item.url_normalised
+    if request.lines.count() == 1:
+        _transition(
+            request,
+            S.CANCELLED,
+            actor=by,
+            extra={"reason": f"Its last URL was removed: {url}"},
+        )
+        request.closed_at = timezone.now()
+        request.save(update_fields=["state", "closed_at", "updated_at"])
+        return request
+    line.delete()
+    audit_record(
+        actor=by,
+        action="request.item_removed",
+        target=request,
+        old={"item": line.item_id, "url": url},
+    )
+    # The flag follows the items that remain.
+    request.threat_to_life = request.lines.filter(item__threat_to_life=True).exists()
+    request.save(update_fields=["threat_to_life", "updated_at"])
+    return request
+
+
 def deadline_for(request: RemovalRequest, *, sent_at: datetime) -> datetime:
     """The ladder's deadline (cases.selectors.ladder): a removal order's is the law's,
     24/7 on hours; a referral's counts from the platform's response target in days."""
@@ -251,6 +655,11 @@ def request_mark_sent(
     if request.composed_by_id is not None and request.composed_by_id == approver.pk:
         raise FourEyesViolation(
             f"You composed {request.reference}; another supervisor must approve and send it."
+        )
+    if request.submitted_by_id is not None and request.submitted_by_id == approver.pk:
+        raise FourEyesViolation(
+            f"You submitted {request.reference} for approval; "
+            "another supervisor must approve and send it."
         )
     if (
         request.state == S.AWAITING_APPROVAL
@@ -374,23 +783,33 @@ def request_close(*, request: RemovalRequest, by: Any = None, reason: str = "") 
     return request
 
 
-def request_refresh_answer_state(request: RemovalRequest, *, actor_label: str = "") -> None:
+def request_refresh_answer_state(
+    request: RemovalRequest,
+    *,
+    actor_label: str = "",
+    lines: Sequence[RequestItem] | None = None,
+) -> None:
     """After an answer: every line answered → answered; some answered → partly answered.
 
     ``no_response`` is not an answer: a request the operator ignored never becomes "answered".
     Neither is ``needs_info``: the question must be answered first.
 
-    Called with the request row already locked by the caller.
+    Called with the request row already locked by the caller. ``lines``: every line of
+    the request as it now stands (read under the same lock), to save counting them again.
     """
     # A question back to the unit (needs_info) is not settled either: the
     # request stays open until the operator answers after the clarification.
-    open_lines = request.lines.filter(
-        outcome__in=[*UNANSWERED_OUTCOMES, Outcome.NEEDS_INFO]
-    ).count()
+    still_open = (*UNANSWERED_OUTCOMES, Outcome.NEEDS_INFO)
+    if lines is None:
+        open_lines = request.lines.filter(outcome__in=still_open).count()
+        all_lines = request.lines.count() if open_lines else 0
+    else:
+        open_lines = sum(1 for line in lines if line.outcome in still_open)
+        all_lines = len(lines)
     if open_lines == 0 and S.ANSWERED in TRANSITIONS[request.state]:
         _transition(request, S.ANSWERED, actor_label=actor_label or "system")
         request.save(update_fields=["state", "updated_at"])
-    elif request.state == S.SENT and open_lines < request.lines.count():
+    elif request.state == S.SENT and open_lines < all_lines:
         _transition(request, S.PARTLY_ANSWERED, actor_label=actor_label or "system")
         request.save(update_fields=["state", "updated_at"])
 

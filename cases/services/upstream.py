@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,15 +28,17 @@ from cases.models import (
 )
 from cases.services.requests import (
     _default_legal_basis,
+    compose_lock,
     items_ready_to_send,
     request_compose,
     request_language,
     request_reference_next,
+    requests_compose_weekly_batch,
 )
 from core.alerts import alert_raise
 from core.audit import audit_record
 from core.errors import DomainError
-from platforms.models import Contact, OperatorCanAct, Platform
+from platforms.models import Contact, OperatorCanAct, Platform, UpstreamProvider
 
 SUPERVISOR_PERMISSION = "cases.approve_request"
 
@@ -69,6 +72,7 @@ def request_compose_upstream(
     a draft nobody can send would only hide the problem. Idempotent per escalated
     request and provider (a unique constraint backs the check).
     """
+    compose_lock()
     chosen = list(items)
     if not chosen:
         return None
@@ -129,49 +133,95 @@ class WeeklyComposeResult:
     stuck_platforms: list[Platform] = field(default_factory=list)
     # No active contact: nothing drafted, supervisors alerted.
     platforms_without_contact: list[Platform] = field(default_factory=list)
+    # Open drafts the week's new items were added to (no second draft per platform).
+    extended_drafts: list[RemovalRequest] = field(default_factory=list)
+    # The platform's open request awaits approval: nothing added, nothing new drafted.
+    skipped_awaiting_approval: list[RemovalRequest] = field(default_factory=list)
 
     @property
     def all_drafts(self) -> list[RemovalRequest]:
         return [*self.drafts, *self.upstream_drafts]
 
 
+@transaction.atomic
 def requests_compose_weekly_run(*, composed_by: Any = None) -> WeeklyComposeResult:
     """One draft per platform from its ready items; upstream notices where the operator
-    cannot act; an alert (and nothing drafted) where nobody could be sent anything."""
+    cannot act; an alert (and nothing drafted) where nobody could be sent anything.
+
+    Set-based (issue 11, P5): the platforms whose operator can act and that have a
+    contact are composed together by ``requests_compose_weekly_batch`` in a number of
+    queries that does not grow with them; the rare others (upstream notices, alerts)
+    one by one.
+    """
     result = WeeklyComposeResult()
-    platform_ids = items_ready_to_send().order_by().values_list("platform_id", flat=True).distinct()
-    for platform in Platform.objects.filter(pk__in=list(platform_ids)).order_by("name"):
-        if platform.operator_can_act == OperatorCanAct.NO:
-            _compose_for_upstream(platform, result)
-        elif not platform.contacts.filter(is_active=True).exists():
+    compose_lock()
+    # Threat-to-life items never wait for the weekly referral (they go out on their own).
+    ready_platforms = (
+        items_ready_to_send()
+        .filter(threat_to_life=False)
+        .order_by()
+        .values("platform_id")
+        .distinct()
+    )
+    platforms = list(
+        Platform.objects.filter(pk__in=ready_platforms)
+        .annotate(
+            has_active_contact=Exists(
+                Contact.objects.filter(platform=OuterRef("pk"), is_active=True)
+            )
+        )
+        .order_by("name", "pk")
+    )
+    cannot_act = [p for p in platforms if p.operator_can_act == OperatorCanAct.NO]
+    with_provider = set(
+        UpstreamProvider.objects.filter(platform__in=cannot_act).values_list(
+            "platform_id", flat=True
+        )
+    )
+    # Stuck (nobody to write to): their ready items counted for all of them at once.
+    stuck = [p for p in cannot_act if p.pk not in with_provider]
+    waiting = (
+        dict(
+            items_ready_to_send()
+            .filter(platform__in=stuck, threat_to_life=False)
+            .order_by()
+            .values_list("platform_id")
+            .annotate(n=Count("id"))
+        )
+        if stuck
+        else {}
+    )
+    batch_ids = []
+    for platform in platforms:
+        if platform.operator_can_act == OperatorCanAct.NO and platform.pk in with_provider:
+            _compose_for_upstream(platform, result, weekly=True)
+        elif platform.operator_can_act == OperatorCanAct.NO:
+            _alert_stuck(platform, items=waiting.get(platform.pk, 0))
+            result.stuck_platforms.append(platform)
+        elif not platform.has_active_contact:
             alert_no_contact(platform, why="Its approved items were not put in a weekly request.")
             result.platforms_without_contact.append(platform)
         else:
-            result.drafts.append(request_compose(platform=platform, composed_by=composed_by))
+            batch_ids.append(platform.pk)
+    batch = requests_compose_weekly_batch(platform_ids=batch_ids, composed_by=composed_by)
+    result.drafts = batch.drafts
+    result.extended_drafts = batch.extended_drafts
+    result.skipped_awaiting_approval = batch.skipped_awaiting_approval
     return result
 
 
 @transaction.atomic
-def _compose_for_upstream(platform: Platform, result: WeeklyComposeResult) -> None:
-    items = list(
-        items_ready_to_send()
-        .filter(platform=platform)
-        .select_for_update(of=("self",))
-        .order_by("created_at", "id")
-    )
+def _compose_for_upstream(
+    platform: Platform, result: WeeklyComposeResult, *, weekly: bool = False
+) -> None:
+    compose_lock()
+    ready = items_ready_to_send().filter(platform=platform)
+    if weekly:
+        ready = ready.filter(threat_to_life=False)
+    items = list(ready.select_for_update(of=("self",)).order_by("created_at", "id"))
     providers = upstream_providers_of(platform)
     if not providers:
-        alert_raise(
-            permission=SUPERVISOR_PERMISSION,
-            title=f"{platform.name}: its operator cannot act and it has no upstream provider",
-            message=(
-                f"{len(items)} approved item(s) cannot be sent anywhere. Record its hosting "
-                "provider, CDN or registrar on the platform page."
-            ),
-            url=_platform_url(platform),
-            target=platform,
-            key=f"platform-stuck-{platform.pk}",
-        )
+        _alert_stuck(platform, items=len(items))
         result.stuck_platforms.append(platform)
         return
     reason = f"The operator of {platform.name} cannot act on content; notice to its provider."
@@ -180,6 +230,20 @@ def _compose_for_upstream(platform: Platform, result: WeeklyComposeResult) -> No
         for provider in providers
     ]
     result.upstream_drafts.extend(draft for draft in drafted if draft is not None)
+
+
+def _alert_stuck(platform: Platform, *, items: int) -> None:
+    alert_raise(
+        permission=SUPERVISOR_PERMISSION,
+        title=f"{platform.name}: its operator cannot act and it has no upstream provider",
+        message=(
+            f"{items} approved item(s) cannot be sent anywhere. Record its hosting "
+            "provider, CDN or registrar on the platform page."
+        ),
+        url=_platform_url(platform),
+        target=platform,
+        key=f"platform-stuck-{platform.pk}",
+    )
 
 
 def requests_compose_for_platform(

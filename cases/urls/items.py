@@ -12,6 +12,11 @@ urlpatterns = [
     path("intake/one/", intake.intake_single, name="intake_single"),
     path("intake/csv/", intake.intake_csv, name="intake_csv"),
     path("intake/result/<str:token>/", intake.intake_result, name="intake_result"),
+    path(
+        "intake/result/<str:token>/platform/",
+        intake.intake_register_platform,
+        name="intake_register_platform",
+    ),
     path("approvals/", approvals.approvals, name="approvals"),
     path("approvals/decide/", approvals.approvals_decide, name="approvals_decide"),
     path("<int:pk>/", items.detail, name="detail"),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/submit/", views.request_submit_view, name="submit"),
     path("<int:pk>/return-to-draft/", views.request_return_to_draft_view, name="return_to_draft"),
     path("<int:pk>/cancel/", views.request_cancel_view, name="cancel"),
+    path("<int:pk>/remove-item/", views.request_item_remove_view, name="remove_item"),
     path("<int:pk>/outcome/", views.request_record_outcome_view, name="record_outcome"),
     path("<int:pk>/resume-clock/", views.request_resume_clock_view, name="resume_clock"),
     path("<int:pk>/close/", views.request_close_view, name="close"),

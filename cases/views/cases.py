@@ -8,7 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from cases.filters import CaseFilter
 from cases.forms.items import CaseCreateForm
 from cases.models import Case
-from cases.selectors.cases import CASE_SORTS, case_list_qs, case_progress
+from cases.selectors.cases import (
+    CASE_SORTS,
+    case_list_page_qs,
+    case_list_qs,
+    case_progress,
+    with_item_counts,
+)
 from cases.selectors.items import ITEM_SORTS, item_list_qs
 from cases.services.intake import case_create
 from core.csv_export import Column, invalid_filters_response, queryset_csv_response
@@ -19,8 +25,9 @@ from core.pagination import keyset_page
 
 @staff_view("cases.view_case")
 def case_list(request: HttpRequest) -> HttpResponse:
-    filterset = CaseFilter(request.GET, queryset=case_list_qs(), request=request)
+    filterset = CaseFilter(request.GET, queryset=case_list_page_qs(), request=request)
     page = keyset_page(filterset.qs, ordering=CASE_SORTS[filterset.sort], params=request.GET)
+    with_item_counts(page.rows)
     return render(
         request,
         "cases/cases/list.html",

@@ -35,8 +35,11 @@ from cases.services.intake import (
     items_refer_bulk,
     paste_lines,
 )
+from cases.services.platform_items import platform_register_for_items
 from core.decorators import staff_view
 from core.errors import DomainError, PermissionRefused
+from platforms.forms import PlatformForm
+from platforms.urlnorm import DomainRefused, normalise_domain
 
 SESSION_KEY = "intake_summaries"
 SUMMARIES_KEPT = 3
@@ -237,9 +240,75 @@ def intake_result(request: HttpRequest, token: str) -> HttpResponse:
             "first_line_shown": (page - 1) * SUMMARY_PAGE_SIZE + 1,
             "last_line_shown": (page - 1) * SUMMARY_PAGE_SIZE + len(rows),
             "lines_shown": len(shown),
-            "back_url": reverse("items:intake_result", kwargs={"token": token}),
+            "token": token,
         },
     )
+
+
+@staff_view(
+    "cases.add_item", "cases.change_item", "platforms.view_platform", "platforms.add_platform"
+)
+def intake_register_platform(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Create platform for example.org?" from the summary: register it and claim its items.
+
+    The platform's own form, posted here rather than to the platforms app, so that the claim
+    happens in the same POST (platforms cannot call into cases); back to the summary after.
+    """
+    if token not in request.session.get(SESSION_KEY, {}):
+        return render(request, "cases/items/intake_expired.html", status=404)
+    back_url = reverse("items:intake_result", kwargs={"token": token})
+    prefill = _platform_prefill(request.GET.get("domain", ""))
+    if request.method == "POST":
+        form = PlatformForm(request.POST)
+        if form.is_valid():
+            try:
+                platform, claimed = platform_register_for_items(
+                    actor=request.user,
+                    domains=form.cleaned_data["domains"],
+                    **form.platform_fields(),
+                )
+            except PermissionRefused:
+                raise
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Registered %(name)s and matched %(count)d item to it.",
+                        "Registered %(name)s and matched %(count)d items to it.",
+                        claimed,
+                    )
+                    % {"name": platform.name, "count": claimed},
+                )
+                return redirect(back_url)
+        status = 400
+    else:
+        form = PlatformForm(initial=prefill)
+        status = 200
+    return render(
+        request,
+        "platforms/form.html",
+        {
+            "form": form,
+            "platform": None,
+            "next_url": back_url,
+            "prefill_domain": prefill.get("domains", ""),
+        },
+        status=status,
+    )
+
+
+def _platform_prefill(raw: str) -> dict[str, str]:
+    """The summary's unknown domain as the new platform's domain and suggested name."""
+    raw = raw.strip()[:300]
+    if not raw:
+        return {}
+    try:
+        domain = normalise_domain(raw)
+    except DomainRefused:
+        return {"domains": raw}
+    return {"name": domain, "domains": domain}
 
 
 def _int(value: str | None, default: int) -> int:

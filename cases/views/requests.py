@@ -28,6 +28,7 @@ from cases.forms.requests import (
     OptionalReasonForm,
     ReasonForm,
     RecordOutcomeForm,
+    RemoveItemForm,
     RequestFilterSet,
 )
 from cases.models import OutcomeSource, RemovalRequest, RequestState, RequestType
@@ -45,6 +46,7 @@ from cases.services.requests import (
     TRANSITIONS,
     request_cancel,
     request_close,
+    request_item_remove,
     request_note_add,
     request_resume_clock,
     request_return_to_draft,
@@ -69,11 +71,8 @@ def request_list(http_request: HttpRequest) -> HttpResponse:
         sort = DEFAULT_REQUEST_SORT
     page = keyset_page(filterset.qs, ordering=REQUEST_SORTS[sort], params=http_request.GET)
     form = filterset.form
-    # Choices listed once, through iter(): len() of a ModelChoiceIterator (which both
-    # list() and the {% for %} tag call) would add a COUNT(*) over platforms.
     select_filters = [
-        (form[name], list(iter(form.fields[name].choices)))
-        for name in ("state", "request_type", "platform")
+        (form[name], list(form.fields[name].choices)) for name in ("state", "request_type")
     ]
     return render(
         http_request,
@@ -173,9 +172,27 @@ def _compose_weekly(http_request: HttpRequest) -> HttpResponse:
             _("Nothing drafted for %(platform)s: see the alert on the dashboard.")
             % {"platform": platform.name},
         )
+    for waiting in result.skipped_awaiting_approval:
+        messages.warning(
+            http_request,
+            _("Skipped %(platform)s: %(reference)s awaits approval.")
+            % {"platform": waiting.platform.name, "reference": waiting.reference},
+        )
+    for extended in result.extended_drafts:
+        messages.success(
+            http_request,
+            _("Added the new items to draft %(reference)s for %(platform)s.")
+            % {"platform": extended.platform.name, "reference": extended.reference},
+        )
     drafts = result.all_drafts
     if not drafts:
-        if not (result.stuck_platforms or result.platforms_without_contact):
+        if result.extended_drafts:
+            return redirect(reverse("requests:list") + "?state=draft")
+        if not (
+            result.stuck_platforms
+            or result.platforms_without_contact
+            or result.skipped_awaiting_approval
+        ):
             messages.info(http_request, _("Nothing to compose: no approved items are waiting."))
         return redirect("requests:compose")
     messages.success(
@@ -248,6 +265,7 @@ def _actions(http_request: HttpRequest, removal_request: RemovalRequest) -> dict
         and user.has_perm("cases.compose_request"),
         "cancel": state in (RequestState.DRAFT, RequestState.AWAITING_APPROVAL)
         and user.has_perm("cases.compose_request"),
+        "remove_item": state == RequestState.DRAFT and user.has_perm("cases.compose_request"),
         "send": state == RequestState.AWAITING_APPROVAL and user.has_perm("cases.approve_request"),
         "is_composer": removal_request.composed_by_id is not None
         and removal_request.composed_by_id == user.pk,
@@ -275,7 +293,7 @@ def render_request_detail(
 
     Public so that ``notifications`` (the send action) renders the same page.
     """
-    detail = request_detail(removal_request)
+    detail = request_detail(removal_request, http_request.GET)
     page_forms: dict[str, forms.Form] = {
         "return_to_draft": OptionalReasonForm(prefix="return"),
         "cancel": ReasonForm(prefix="cancel"),
@@ -290,9 +308,11 @@ def render_request_detail(
         "cases/requests/detail.html",
         {
             "detail": detail,
+            "lines_page": detail.lines_page,
             "rr": removal_request,
             "forms": page_forms,
-            "outcome_choices": OFFICER_OUTCOMES,
+            # Labels translated once, not once per line of the page.
+            "outcome_choices": [(value, str(label)) for value, label in OFFICER_OUTCOMES],
             "outcome_errors": _form_error_text(outcome_form),
             "errors": errors or {},
             "actions": _actions(http_request, removal_request),
@@ -398,6 +418,32 @@ def request_cancel_view(http_request: HttpRequest, pk: int) -> HttpResponse:
         action="cancel",
         perform=perform,
         form_class=lambda data: ReasonForm(data, prefix="cancel"),
+    )
+
+
+@require_POST
+@staff_view("cases.compose_request")
+def request_item_remove_view(http_request: HttpRequest, pk: int) -> HttpResponse:
+    def perform(rr: RemovalRequest, data: dict[str, Any]) -> str:
+        line = data["line"]
+        after = request_item_remove(request=rr, line=line, by=http_request.user)
+        if after.state == RequestState.CANCELLED:
+            return _(
+                "%(url)s was the last URL of %(reference)s: the draft is cancelled and the "
+                "URL will go in the next compose."
+            ) % {"url": line.item.url_normalised, "reference": rr.reference}
+        return _("%(url)s removed from %(reference)s; it will go in the next compose.") % {
+            "url": line.item.url_normalised,
+            "reference": rr.reference,
+        }
+
+    removal_request = request_for_detail(pk)
+    return _act(
+        http_request,
+        pk,
+        action="remove_item",
+        perform=perform,
+        form_class=lambda data: RemoveItemForm(data, request=removal_request),
     )
 
 

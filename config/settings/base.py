@@ -7,6 +7,7 @@ variables fall back to the embedded defaults only in ``local``/``test``;
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -16,6 +17,9 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 env = environ.Env()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# load_demo --reset deletes rows: allowed only where demo data belongs (local/embedded
+# settings, or DEBUG), never against a production database by mistake (issue 10 point 6).
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -30,11 +34,17 @@ REMOVAL_ORDER_DEADLINE_HOURS = env.int("REMOVAL_ORDER_DEADLINE_HOURS", default=1
 TCO_ADVANCE_NOTICE_HOURS = env.int("TCO_ADVANCE_NOTICE_HOURS", default=12)
 # Public base URL of the operator portal (the internet-facing service).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Where staff open the desk: the links in alert emails to supervisors.
+STAFF_BASE_URL = env.str("STAFF_BASE_URL", default="http://127.0.0.1:8000")
 # A portal link stays valid this long after the request's deadline.
 PORTAL_LINK_VALID_DAYS_AFTER_DEADLINE = env.int("PORTAL_LINK_VALID_DAYS_AFTER_DEADLINE", default=30)
 # More bad portal tokens than this from one client address within the window → 429.
 PORTAL_BAD_TOKEN_LIMIT = env.int("PORTAL_BAD_TOKEN_LIMIT", default=20)
 PORTAL_BAD_TOKEN_WINDOW_SECONDS = env.int("PORTAL_BAD_TOKEN_WINDOW_SECONDS", default=300)
+# Reverse proxies in front of the portal that append to X-Forwarded-For (README, "Portal
+# behind a reverse proxy"). 0: the bad-token count is keyed on REMOTE_ADDR and the header
+# is never read; N: on the Nth address from its right (portal.ratelimit.client_address).
+PORTAL_TRUSTED_PROXY_COUNT = env.int("PORTAL_TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,6 +59,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_filters",
     "csp",
+    # Sign-in throttling and lockout (docs/decisions/0015-staff-sign-in.md).
+    "axes",
+    # TOTP two-factor sign-in for staff (core.twofactor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Our apps, lowest layer first: notifications -> cases -> platforms -> core.
     "core",
     "platforms",
@@ -60,9 +75,39 @@ INSTALLED_APPS = [
     "metrics",
     "scheduling",
     "demo",
+    "benchmarks",
 ]
 
+# Row-level audit trail (docs/decisions/0014 and 0028): every table of these apps gets the
+# statement-level tkd_audit_insert/_update/_delete triggers after migrate; labels not
+# installed are skipped.
+AUDITED_APPS = [
+    "auth",
+    "core",
+    "platforms",
+    "cases",
+    "notifications",
+    "portal",
+    "followups",
+    "verification",
+    "otp_totp",
+]
+AUDIT_EXCLUDED_TABLES = [
+    "django_session",  # churns on every request; says nothing about an investigation
+    "cache_table",  # a cache, rebuilt at will
+    "core_rowchange",  # the trail itself (a trigger on it would recurse)
+    "scheduling_jobrun",  # job bookkeeping, written by every beat tick
+    "metrics_metricsnapshot",  # derived data, recomputed from audited tables
+    "metrics_metricsnapshotrow",  # derived data, as above
+]
+
+# Staff sessions end after 30 min idle or 12 h in all (core.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_TIMEOUT_SECONDS = env.int("SESSION_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env.int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", default=12 * 60 * 60)
+
 MIDDLEWARE = [
+    # CORP, Permissions-Policy and no-store on every response (static files: no no-store).
+    "core.middleware.SecurityHeadersMiddleware",
     # Outermost, so its no-store / no-referrer / noindex headers reach every portal
     # response, including the CSRF 403 and the 429 from inside.
     "portal.middleware.PortalHeadersMiddleware",
@@ -73,11 +118,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Names the signed-in user to the audit trigger for this request's writes.
+    "core.audit_context.AuditActorMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.middleware.SessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # With STAFF_REQUIRE_2FA: no page (the admin included) before a TOTP code this session.
+    "core.twofactor.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "core.middleware.DomainErrorMiddleware",
+    # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,6 +168,45 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sign-in lockout (django-axes): AXES_FAILURE_LIMIT bad passwords for one username lock that
+# username for AXES_COOLOFF_TIME, from every address. Keyed on the username alone: the client
+# address cannot reset the count (a forged X-Forwarded-For is never read), and one shared
+# proxy address cannot lock out the whole unit. The address is only recorded: REMOTE_ADDR,
+# or with SIGNIN_TRUSTED_PROXY_COUNT proxies in front, the address the first of them saw
+# (core.signin.client_ip; django-ipware, which AXES_IPWARE_* configure, is not installed).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    # ModelBackend with a user's permissions and roles in one query (decision 0029).
+    "core.auth_backends.StaffModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 asks for an address lock as well. Refused on purpose: behind the unit's NAT or
+# proxy every officer shares one address, and five typos would lock everyone out.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Two-factor sign-in (TOTP) for every staff user: optional in the demo, always on in
+# config.settings.production.
+STAFF_REQUIRE_2FA = env.bool("STAFF_REQUIRE_2FA", default=False)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = f"Takedown Desk ({UNIT_NAME})"
+# An administrator can remove a user's device, never read its secret or QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.signin.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+SIGNIN_TRUSTED_PROXY_COUNT = env.int("SIGNIN_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "core.signin.client_ip"
+# Passwords never reach the access log or the lockout record.
+AXES_SENSITIVE_PARAMETERS = [
+    "password",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "csrfmiddlewaretoken",
+]
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", "English"),
@@ -132,7 +224,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# STATIC_ROOT from the environment lets the image build (and its test) collect into any directory.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -156,6 +249,8 @@ EMAIL_MESSAGE_ID_DOMAIN = env.str(
 OUTBOUND_EMAIL_MAX_ATTEMPTS = env.int("OUTBOUND_EMAIL_MAX_ATTEMPTS", default=8)
 OUTBOUND_EMAIL_RETRY_BASE_SECONDS = env.int("OUTBOUND_EMAIL_RETRY_BASE_SECONDS", default=60)
 OUTBOUND_EMAIL_RETRY_MAX_SECONDS = env.int("OUTBOUND_EMAIL_RETRY_MAX_SECONDS", default=3600)
+# An alert email is retried by the minute job: 60 tries is an hour of SMTP outage.
+ALERT_EMAIL_MAX_ATTEMPTS = env.int("ALERT_EMAIL_MAX_ATTEMPTS", default=60)
 # A row left "sending" this long was held by a worker that died; the sweeper hands
 # it back. Must be well above EMAIL_TIMEOUT so a slow send is not sent twice.
 OUTBOUND_EMAIL_STUCK_MINUTES = env.int("OUTBOUND_EMAIL_STUCK_MINUTES", default=10)
@@ -168,6 +263,9 @@ REPLY_DOMAIN = env.str("REPLY_DOMAIN", default=UNIT_EMAIL.rpartition("@")[2] or 
 IMAP_URL = env.str("IMAP_URL", default="")
 INBOUND_MESSAGE_MAX_BYTES = env.int("INBOUND_MESSAGE_MAX_BYTES", default=25 * 1024 * 1024)
 INBOUND_ATTACHMENT_MAX_BYTES = env.int("INBOUND_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The authserv-id the unit's own mail server writes in Authentication-Results (e.g.
+# "mx.iru.example"). Empty: the topmost header is taken as the unit server's own.
+INBOUND_AUTHSERV_ID = env.str("INBOUND_AUTHSERV_ID", default="")
 
 # Celery. Redis in production; the embedded default uses kombu's filesystem
 # transport (see docs/decisions/0003-embedded-defaults.md).
@@ -206,6 +304,7 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # two lists in step.
 BEAT_TICKS: dict[str, float] = {
     "outbound_email_sweep": 60.0,
+    "alert_emails": 60.0,
     "poll_imap_mailbox": 120.0,
     "followup_sweep": 60.0,
     "weekly_compose": 60.0,

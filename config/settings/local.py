@@ -12,6 +12,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, DATABASES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="embedded-demo-key-not-for-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 

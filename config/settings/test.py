@@ -13,3 +13,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 # private and link-local addresses stay refused). The demo's default is off.
 VERIFICATION_ENABLED = True
 VERIFICATION_ALLOW_LOOPBACK = True
+
+# The cache gets a Redis database of its own (the broker's number + 8), so tests can
+# flush it between tests without dropping queued Celery messages (tests/conftest.py).
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    from urllib.parse import urlsplit, urlunsplit
+
+    _cache_url = urlsplit(CACHES["default"]["LOCATION"])  # noqa: F405
+    _broker_db = int(_cache_url.path.strip("/") or 0)
+    CACHES["default"]["LOCATION"] = urlunsplit(  # noqa: F405
+        _cache_url._replace(path=f"/{(_broker_db + 8) % 16}")
+    )

@@ -29,9 +29,13 @@ def create_role_groups(apps, schema_editor):
             if code.split(".")[0] not in present:
                 continue
             app_label, codename = code.split(".")
-            perms.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            # A permission a later migration of its app adds does not exist yet here
+            # (core.roles is read live); the post_migrate hook puts it in the groups.
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
         group.permissions.set(perms)
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from core.errors import DomainError
 from metrics.figures import MetricFilters
 from metrics.forms import MetricFilterForm
 
@@ -53,13 +55,42 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def trailing_weeks(filters: MetricFilters, weeks: int = TREND_WEEKS) -> tuple[date, date]:
-    """The ``weeks`` ISO weeks up to the period's end (default: up to and including this week)."""
+def trailing_weeks(
+    filters: MetricFilters, weeks: int = TREND_WEEKS, *, today: date | None = None
+) -> tuple[date, date]:
+    """The ``weeks`` ISO weeks up to the period's end (default: up to and including this week).
+
+    ``today`` is the day "this week" is taken from (a snapshot's day; default: today).
+    """
     if filters.end is not None:
         last_monday = monday_of(filters.end - timedelta(days=1))
     else:
-        last_monday = monday_of(timezone.localdate())
+        last_monday = monday_of(today or timezone.localdate())
     start = last_monday - timedelta(weeks=weeks - 1)
     if filters.start is not None and filters.start > start:
         start = monday_of(filters.start)
     return start, last_monday + timedelta(days=7)
+
+
+# A figure computed live (filters the snapshot does not hold) covers at most this many
+# weeks, so one page never scans more than about a year of request items.
+MAX_LIVE_WEEKS = 53
+
+
+def live_filters(filters: MetricFilters, *, today: date) -> MetricFilters:
+    """``filters`` with a bounded period, for figures computed live.
+
+    No start: the last 12 ISO weeks (the current one included). A period of more than
+    ``MAX_LIVE_WEEKS`` weeks is refused with a ``DomainError`` the page shows.
+    """
+    start = filters.start or monday_of(today) - timedelta(weeks=TREND_WEEKS - 1)
+    end = filters.end or today + timedelta(days=1)
+    if (end - start).days > MAX_LIVE_WEEKS * 7:
+        raise DomainError(
+            _(
+                "Figures with these filters are computed live, over at most %(weeks)d weeks: "
+                "choose a shorter period, or clear the filters to read the snapshot."
+            )
+            % {"weeks": MAX_LIVE_WEEKS}
+        )
+    return replace(filters, start=start)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,14 +22,16 @@ from core.decorators import staff_view
 from core.errors import DomainError
 from core.pagination import keyset_page
 from metrics.figures import FIGURE_ROWS, REFUSAL_KEYS, Figures, MetricFilters
-from metrics.selectors import (
-    compliance_figures,
-    latest_snapshot,
-    make_group,
-    request_items_behind,
-)
+from metrics.selectors import compliance_figures, make_group, request_items_behind
 from metrics.services import snapshot_refresh
-from metrics.views.common import BadFilters, parse_filters
+from metrics.stored import (
+    LEAGUE_PAGE_SIZE,
+    current_snapshot,
+    stored_league_all,
+    stored_league_page,
+    stored_tiers,
+)
+from metrics.views.common import BadFilters, live_filters, parse_filters
 from metrics.views.tables import (
     FIGURE_COLUMNS,
     REFUSED,
@@ -36,7 +40,7 @@ from metrics.views.tables import (
     figure_row,
     figures_csv_header,
     figures_csv_rows,
-    sort_rows,
+    sort_figures,
 )
 from platforms.models import Platform, PlatformTier
 
@@ -54,11 +58,16 @@ class SortHeader:
 @dataclass
 class League:
     filters: MetricFilters
-    # (tier label, rows) for mainstream then niche (then platforms with no tier match).
-    tables: list[tuple[str, list[FigureRow]]]
+    # One page of platforms (FigureRow, tier label), in the order asked for.
+    rows: list[tuple[FigureRow, str]]
+    page: Page[Any]
     tiers: list[FigureRow]
     computed_at: datetime
     from_snapshot: bool
+    # Live figures only: the period they cover (the snapshot covers all time).
+    live_start: date | None = None
+    live_end: date | None = None
+    no_snapshot: bool = False
 
 
 def _sort(request: HttpRequest) -> tuple[str, bool]:
@@ -68,49 +77,93 @@ def _sort(request: HttpRequest) -> tuple[str, bool]:
     return key, request.GET.get("order") == "desc"
 
 
-def _league(filters: MetricFilters, *, now: datetime, sort: str, descending: bool) -> League:
-    """Per-platform figures (from the snapshot when the page asks for exactly what it holds)."""
-    from_snapshot = False
-    computed_at = now
-    rows: list[Figures] = []
+def _snapshot_tier(filters: MetricFilters) -> tuple[bool, str | None]:
+    """(the snapshot holds these figures, the one tier asked for or None)."""
     if filters.is_empty:
-        # The snapshot holds whole-period figures per platform: the unfiltered league.
-        snapshot = latest_snapshot(scope="platform", window="all_time")
-        if snapshot.computed_at is not None:
-            rows, computed_at, from_snapshot = snapshot.rows, snapshot.computed_at, True
-    if not from_snapshot:
-        rows = compliance_figures(filters=filters, group_by=("platform",), now=now)
-    ids = [f.group.get("platform") for f in rows if f.group.get("platform")]
-    tiers = dict(Platform.objects.filter(pk__in=ids).values_list("pk", "tier"))
-    by_tier: dict[str, list[FigureRow]] = {value: [] for value in PlatformTier.values}
-    for figures in rows:
-        platform_id = figures.group.get("platform")
-        group = {"platform": platform_id}
-        row = figure_row(
-            figures, label=str(figures.group.get("platform_name", "")), filters=filters, group=group
+        return True, None
+    if len(filters.tiers) == 1 and replace(filters, tiers=()).is_empty:
+        return True, str(filters.tiers[0])
+    return False, None
+
+
+def _tier_label(tier: str) -> str:
+    return str(PlatformTier(tier).label) if tier in PlatformTier.values else _("Other")
+
+
+def _tier_rows(figures: list[Figures], filters: MetricFilters) -> list[FigureRow]:
+    return [
+        figure_row(
+            f,
+            label=str(f.group.get("tier_label", f.group.get("tier"))),
+            filters=filters,
+            group={"tier": f.group.get("tier")},
         )
-        by_tier.setdefault(tiers.get(platform_id or 0, ""), []).append(row)
-    tables = [
-        (str(PlatformTier(tier).label) if tier in PlatformTier.values else _("Other"), table)
-        for tier, table in by_tier.items()
+        for f in figures
     ]
-    tier_rows = []
-    for figures in compliance_figures(filters=filters, group_by=("tier",), now=now):
-        tier = figures.group.get("tier")
-        tier_rows.append(
-            figure_row(
-                figures,
-                label=str(figures.group.get("tier_label", tier)),
-                filters=filters,
-                group={"tier": tier},
-            )
-        )
-    return League(
+
+
+def _platform_row(figures: Figures, filters: MetricFilters) -> FigureRow:
+    platform_id = figures.group.get("platform")
+    return figure_row(
+        figures,
+        label=str(figures.group.get("platform_name", "")),
         filters=filters,
-        tables=[(label, sort_rows(t, key=sort, descending=descending)) for label, t in tables],
-        tiers=tier_rows,
-        computed_at=computed_at,
-        from_snapshot=from_snapshot,
+        group={"platform": platform_id},
+    )
+
+
+def _league(
+    filters: MetricFilters, *, now: datetime, sort: str, descending: bool, page: Any
+) -> League:
+    """One page of the per-platform figures and the per-tier ones.
+
+    From the snapshot when it holds what is asked (nothing filtered, or one tier):
+    a handful of indexed queries whatever the number of platforms. Otherwise live,
+    over a bounded period (``live_filters``; ``DomainError`` if it is too long).
+    """
+    snapshot = current_snapshot()
+    servable, tier = _snapshot_tier(filters)
+    if snapshot is not None and servable:
+        found = stored_league_page(
+            snapshot,
+            tier=tier,
+            sort=sort,
+            descending=descending,
+            page=page,
+            per_page=LEAGUE_PAGE_SIZE,
+        )
+        return League(
+            filters=filters,
+            rows=[(_platform_row(r.figures, filters), _tier_label(r.tier)) for r in found],
+            page=found,
+            tiers=_tier_rows(stored_tiers(snapshot, tier=tier), filters),
+            computed_at=snapshot.computed_at,
+            from_snapshot=True,
+        )
+    live = live_filters(filters, today=timezone.localdate(now))
+    figures = compliance_figures(filters=live, group_by=("platform",), now=now)
+    ordered = sort_figures(
+        figures,
+        key=sort,
+        descending=descending,
+        label=lambda f: f.group.get("platform_name", ""),
+    )
+    found = Paginator(ordered, LEAGUE_PAGE_SIZE).get_page(page)
+    ids = [f.group.get("platform") for f in found]
+    tiers = dict(Platform.objects.filter(pk__in=ids).values_list("pk", "tier"))
+    return League(
+        filters=live,
+        rows=[
+            (_platform_row(f, live), _tier_label(tiers.get(f.group.get("platform") or 0, "")))
+            for f in found
+        ],
+        page=found,
+        tiers=_tier_rows(compliance_figures(filters=live, group_by=("tier",), now=now), live),
+        computed_at=now,
+        from_snapshot=False,
+        live_start=live.start,
+        live_end=live.end,
+        no_snapshot=snapshot is None,
     )
 
 
@@ -119,12 +172,19 @@ def _headers(request: HttpRequest, sort: str, descending: bool) -> list[SortHead
     for key, label in [("name", _("Platform")), *((c.key, c.label) for c in FIGURE_COLUMNS)]:
         params = request.GET.copy()
         params["sort"] = key
+        params.pop("page", None)  # a new order starts at its first page
         # Counts and rates start high-first; names start A-Z.
         next_desc = not descending if key == sort else key != "name"
         params["order"] = "desc" if next_desc else "asc"
         aria = ("descending" if descending else "ascending") if key == sort else ""
         headers.append(SortHeader(key, label, "?" + params.urlencode(), aria))
     return headers
+
+
+def _page_url(request: HttpRequest, number: int) -> str:
+    params = request.GET.copy()
+    params["page"] = str(number)
+    return "?" + params.urlencode()
 
 
 @require_GET
@@ -137,7 +197,18 @@ def league(request: HttpRequest) -> HttpResponse:
     except BadFilters as bad:
         return bad.response
     now = timezone.now()
-    data = _league(parsed.filters, now=now, sort=sort, descending=descending)
+    try:
+        data = _league(
+            parsed.filters,
+            now=now,
+            sort=sort,
+            descending=descending,
+            page=request.GET.get("page"),
+        )
+    except DomainError as refused:
+        context.update(form=parsed.form, error=refused.message, invalid=True)
+        return render(request, LEAGUE_TEMPLATE, context, status=400)
+    page = data.page
     return render(
         request,
         LEAGUE_TEMPLATE,
@@ -146,10 +217,43 @@ def league(request: HttpRequest) -> HttpResponse:
             "form": parsed.form,
             "league": data,
             "headers": _headers(request, sort, descending),
+            "previous_url": _page_url(request, page.number - 1) if page.has_previous() else "",
+            "next_url": _page_url(request, page.number + 1) if page.has_next() else "",
             "can_refresh": request.user.has_perm("metrics.refresh_snapshot"),
             "export_query": request.GET.urlencode(),
         },
     )
+
+
+def _csv_rows(
+    filters: MetricFilters, *, now: datetime, sort: str, descending: bool
+) -> Iterator[tuple[Sequence[Any], Figures]]:
+    """Every platform of the league, not one page: streamed from the snapshot, or live."""
+    snapshot = current_snapshot()
+    servable, tier = _snapshot_tier(filters)
+    if snapshot is not None and servable:
+        for row in stored_league_all(snapshot, tier=tier, sort=sort, descending=descending):
+            group = row.figures.group
+            yield (
+                (_tier_label(row.tier), group.get("platform"), group.get("platform_name")),
+                (row.figures),
+            )
+        return
+    live = live_filters(filters, today=timezone.localdate(now))
+    figures = compliance_figures(filters=live, group_by=("platform",), now=now)
+    tiers = dict(Platform.objects.values_list("pk", "tier"))
+    for f in sort_figures(
+        figures, key=sort, descending=descending, label=lambda f: f.group.get("platform_name", "")
+    ):
+        platform_id = f.group.get("platform")
+        yield (
+            (
+                _tier_label(tiers.get(platform_id or 0, "")),
+                platform_id,
+                f.group.get("platform_name"),
+            ),
+            f,
+        )
 
 
 @require_GET
@@ -160,16 +264,17 @@ def league_csv(request: HttpRequest) -> HttpResponse:
         parsed = parse_filters(request, template=LEAGUE_TEMPLATE, context={})
     except BadFilters as bad:
         return bad.response
-    data = _league(parsed.filters, now=timezone.now(), sort=sort, descending=descending)
-    rows = [
-        ((tier, row.figures.group.get("platform"), row.label), row.figures)
-        for tier, table in data.tables
-        for row in table
-    ]
+    now = timezone.now()
+    try:
+        live_filters(parsed.filters, today=timezone.localdate(now))  # refuse before streaming
+    except DomainError as refused:
+        if not _snapshot_tier(parsed.filters)[0]:
+            context = {"form": parsed.form, "error": refused.message, "invalid": True}
+            return render(request, LEAGUE_TEMPLATE, context, status=400)
     return csv_response(
         filename=export_filename("platform-league"),
         header=figures_csv_header(["tier", "platform_id", "platform"]),
-        rows=figures_csv_rows(rows),
+        rows=figures_csv_rows(_csv_rows(parsed.filters, now=now, sort=sort, descending=descending)),
     )
 
 
@@ -193,6 +298,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
 
 DRILLDOWN_TEMPLATE = "metrics/items.html"
 DRILLDOWN_ORDERING = ("request__sent_at", "request", "id")
+DRILLDOWN_COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -265,7 +371,9 @@ def items(request: HttpRequest) -> HttpResponse:
         {
             "form": parsed.form,
             "drill": drill,
-            "total": behind.count(),
+            # Counted up to a cap: an exact count of half a million items cost ~0.5 s a view.
+            "total": min(total := behind[: DRILLDOWN_COUNT_CAP + 1].count(), DRILLDOWN_COUNT_CAP),
+            "total_capped": total > DRILLDOWN_COUNT_CAP,
             "page": page,
             "export_url": reverse("metrics:items_csv") + "?" + request.GET.urlencode(),
         },

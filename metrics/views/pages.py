@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET
 
 from core.csv_export import csv_response, export_filename
 from core.decorators import staff_view
+from core.errors import DomainError
 from metrics.charts import Chart, Series, bar_chart, line_chart
-from metrics.figures import Figures, MetricFilters
+from metrics.figures import Figures, MetricFilters, empty_figures
+from metrics.models import MetricSnapshot
 from metrics.selectors import (
     compliance_figures,
     week_group,
@@ -23,7 +25,8 @@ from metrics.selectors import (
     weeks_between,
     with_empty_groups,
 )
-from metrics.views.common import BadFilters, parse_filters, trailing_weeks
+from metrics.stored import current_snapshot, stored_platform, stored_weeks
+from metrics.views.common import BadFilters, live_filters, parse_filters, trailing_weeks
 from metrics.views.tables import (
     FIGURE_COLUMNS,
     FigureRow,
@@ -48,9 +51,7 @@ class Weekly:
     rows: list[FigureRow]
 
 
-def _weekly(filters: MetricFilters, *, start: date, end: date, now: Any) -> Weekly:
-    period = replace(filters, start=max(filter(None, [filters.start, start])), end=end)
-    found = compliance_figures(filters=period, group_by=("week",), now=now)
+def _weekly_rows(period: MetricFilters, found: list[Figures], start: date, end: date) -> Weekly:
     weeks = with_empty_groups(found, groups=[week_group(m) for m in weeks_between(start, end)])
     rows = [
         figure_row(
@@ -59,6 +60,31 @@ def _weekly(filters: MetricFilters, *, start: date, end: date, now: Any) -> Week
         for f in weeks
     ]
     return Weekly(filters=period, weeks=weeks, rows=rows)
+
+
+def _weekly(filters: MetricFilters, *, start: date, end: date, now: Any) -> Weekly:
+    period = replace(filters, start=max(filter(None, [filters.start, start])), end=end)
+    found = compliance_figures(filters=period, group_by=("week",), now=now)
+    return _weekly_rows(period, found, start, end)
+
+
+def _stored_weeks_period(snapshot: MetricSnapshot, filters: MetricFilters) -> tuple[date, date]:
+    return trailing_weeks(filters, today=timezone.localdate(snapshot.computed_at))
+
+
+def _stored_weekly(
+    snapshot: MetricSnapshot, filters: MetricFilters, found: list[Figures] | None = None
+) -> Weekly:
+    """The 12 ISO weeks up to the snapshot's own week, from its weekly rows (``found``:
+    a platform's, already read; default: the unit's)."""
+    start, end = _stored_weeks_period(snapshot, filters)
+    period = replace(filters, start=start, end=end)
+    if found is None:
+        found = stored_weeks(snapshot, start=start, end=end)
+    for f in found:  # the platform's weekly rows carry it; the table's groups are weeks
+        f.group.pop("platform", None)
+        f.group.pop("platform_name", None)
+    return _weekly_rows(period, found, start, end)
 
 
 def _rate_chart(chart_id: str, title: str, weekly: Weekly) -> Chart:
@@ -134,13 +160,31 @@ def _scorecard(request: HttpRequest, pk: int) -> tuple[Platform, dict[str, Any]]
     except BadFilters as bad:
         return bad.response
     now = timezone.now()
-    filters = parsed.filters.narrowed({"platform": platform.pk})
-    [totals] = compliance_figures(filters=filters, now=now)
-    start, end = trailing_weeks(filters)
-    weekly = _weekly(filters, start=start, end=end, now=now)
+    snapshot = current_snapshot() if parsed.filters.is_empty else None
+    if snapshot is not None:
+        # All time and the last 12 weeks, as of the snapshot: stored rows, three queries.
+        filters = parsed.filters.narrowed({"platform": platform.pk})
+        start, end = _stored_weeks_period(snapshot, filters)
+        total, weeks = stored_platform(snapshot, platform_id=platform.pk, start=start, end=end)
+        totals = replace(total or empty_figures(), group={})
+        weekly = _stored_weekly(snapshot, filters, weeks)
+        computed_at = snapshot.computed_at
+    else:
+        try:
+            live = live_filters(parsed.filters, today=timezone.localdate(now))
+        except DomainError as refused:
+            context.update(form=parsed.form, error=refused.message, invalid=True)
+            return render(request, SCORECARD_TEMPLATE, context, status=400)
+        filters = live.narrowed({"platform": platform.pk})
+        [totals] = compliance_figures(filters=filters, now=now)
+        start, end = trailing_weeks(filters)
+        weekly = _weekly(filters, start=start, end=end, now=now)
+        computed_at = now
     context.update(
         form=parsed.form,
         filters=filters,
+        from_snapshot=snapshot is not None,
+        computed_at=computed_at,
         totals=figure_row(totals, label=platform.name, filters=filters, group={}),
         verified_url=drilldown_url(filters, "verified_removed"),
         claimed_url=drilldown_url(filters, "removed"),
@@ -191,9 +235,17 @@ def _trends(request: HttpRequest) -> dict[str, Any] | HttpResponse:
         }
         context.update(form=parsed.form, error=message, invalid=True)
         return render(request, TRENDS_TEMPLATE, context, status=400)
-    weekly = _weekly(filters, start=start, end=end, now=timezone.now())
+    snapshot = current_snapshot() if filters.is_empty else None
+    if snapshot is not None:
+        weekly = _stored_weekly(snapshot, filters)
+        computed_at = snapshot.computed_at
+    else:
+        computed_at = timezone.now()
+        weekly = _weekly(filters, start=start, end=end, now=computed_at)
     context.update(
         form=parsed.form,
+        from_snapshot=snapshot is not None,
+        computed_at=computed_at,
         weekly=weekly,
         rate_chart=_rate_chart(
             "chart-unit-rates", _("Unit removal and response rate per week"), weekly

@@ -6,11 +6,11 @@ a row of ``Figures`` is shown, linked to the items behind it, sorted and exporte
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -54,14 +54,26 @@ def drilldown_url(
     filters: MetricFilters, figure: str, group: Mapping[str, Any] | None = None
 ) -> str:
     """The page listing the request items behind ``figure`` of ``group`` under ``filters``."""
-    pairs: list[tuple[str, str]] = [("figure", figure)]
+    return _drilldown_urls(filters, group)(figure)
+
+
+def _drilldown_urls(
+    filters: MetricFilters, group: Mapping[str, Any] | None
+) -> Callable[[str], str]:
+    """``figure -> url`` for one group: the filters' part is built once for all its cells."""
     group = dict(group or {})
     week = group.pop("week", None)
     keys = {k: v for k, v in group.items() if k in MetricFilters.QUERY_KEYS}
-    pairs += filters.narrowed(keys).to_query()
+    pairs: list[tuple[str, str]] = filters.narrowed(keys).to_query()
     if isinstance(week, date):
         pairs.append(("week", week.isoformat()))
-    return reverse("metrics:items") + "?" + urlencode(pairs)
+    tail = ("&" + urlencode(pairs)) if pairs else ""
+    base = reverse("metrics:items") + "?"
+
+    def url(figure: str) -> str:
+        return base + "figure=" + quote_plus(figure) + tail
+
+    return url
 
 
 @dataclass(frozen=True)
@@ -76,40 +88,49 @@ class FigureRow:
     figures: Figures
     label: str
     cells: list[Cell]
-    refusals: list[Cell]
+    url: Callable[[str], str]  # figure -> the items behind it, for this row's group
+
+    @property
+    def refusals(self) -> list[Cell]:
+        """One cell per refusal-type outcome (the scorecard; built only when shown)."""
+        return [
+            Cell(
+                FigureColumn(f"refusal:{key}", outcome_label(key), "count"),
+                self.figures.refusal_breakdown.get(key, 0),
+                self.url(f"refusal:{key}"),
+            )
+            for key in REFUSAL_KEYS
+        ]
 
 
 def figure_row(
     figures: Figures, *, label: str, filters: MetricFilters, group: Mapping[str, Any]
 ) -> FigureRow:
     """A table row: every column's value and the link to the items behind it."""
+    url = _drilldown_urls(filters, group)
     cells = [
-        Cell(column, figure_value(figures, column.key), drilldown_url(filters, column.key, group))
+        Cell(column, figure_value(figures, column.key), url(column.key))
         for column in FIGURE_COLUMNS
     ]
-    refusals = [
-        Cell(
-            FigureColumn(f"refusal:{key}", outcome_label(key), "count"),
-            figures.refusal_breakdown.get(key, 0),
-            drilldown_url(filters, f"refusal:{key}", group),
-        )
-        for key in REFUSAL_KEYS
-    ]
-    return FigureRow(figures=figures, label=label, cells=cells, refusals=refusals)
+    return FigureRow(figures=figures, label=label, cells=cells, url=url)
 
 
-def sort_rows(rows: list[FigureRow], *, key: str, descending: bool) -> list[FigureRow]:
-    """Sorted by a column (or "name"); empty values ("—") last in either direction."""
+def sort_figures(rows: list[Figures], *, key: str, descending: bool, label: Any) -> list[Figures]:
+    """Sorted by a column (or "name", given by ``label``); empty values ("—") last, then A-Z.
+
+    The same order as ``metrics.stored`` gives in SQL for the snapshot's rows.
+    """
     if key == "name":
-        return sorted(rows, key=lambda r: r.label.casefold(), reverse=descending)
+        return sorted(rows, key=lambda f: str(label(f)).casefold(), reverse=descending)
 
-    def value(row: FigureRow) -> Any:
-        return figure_value(row.figures, key)
+    def value(figures: Figures) -> Any:
+        return figure_value(figures, key)
 
-    present = [r for r in rows if value(r) is not None]
-    missing = [r for r in rows if value(r) is None]
-    present.sort(key=lambda r: r.label.casefold())
+    present = [f for f in rows if value(f) is not None]
+    missing = [f for f in rows if value(f) is None]
+    present.sort(key=lambda f: str(label(f)).casefold())
     present.sort(key=value, reverse=descending)
+    missing.sort(key=lambda f: str(label(f)).casefold())
     return present + missing
 
 
@@ -140,7 +161,7 @@ def _rounded(value: Any) -> Any:
 
 
 def figures_csv_rows(
-    rows: Sequence[tuple[Sequence[Any], Figures]],
+    rows: Iterable[tuple[Sequence[Any], Figures]],
 ) -> Iterator[list[Any]]:
     """``(group cells, figures)`` → CSV rows; an empty rate is an empty cell, never 0."""
     for group_cells, figures in rows:

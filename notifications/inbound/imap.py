@@ -3,7 +3,11 @@
 Each unseen message is fetched with BODY.PEEK[] (which does not set \\Seen),
 ingested, and only then flagged \\Seen (and, if asked, moved). A crash between
 the two leaves the message unseen: the next poll ingests it again, and the
-Message-ID dedupe in ``mail_ingest`` keeps it stored once.
+raw-bytes (SHA-256) dedupe in ``mail_ingest`` keeps it stored once.
+
+A message over ``INBOUND_MESSAGE_MAX_BYTES`` (its RFC822.SIZE, asked first) is
+never fetched whole: it is recorded from its From/Subject/Message-ID lines,
+with its size, in the unmatched queue, and flagged \\Seen.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from notifications.inbound.ingest import mail_ingest
+from django.conf import settings
+
+from notifications.inbound.ingest import mail_ingest, mail_record_refused
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ def imap_settings_from_url(url: str) -> ImapSettings:
 class PollResult:
     ingested: list[int] = field(default_factory=list)  # Correspondence ids
     failed: list[str] = field(default_factory=list)  # IMAP UIDs left unseen
+    refused: list[str] = field(default_factory=list)  # IMAP UIDs over the size cap, flagged seen
 
 
 def _quote(mailbox: str) -> str:
@@ -61,6 +68,28 @@ def _raw_of(fetched: list[object]) -> bytes | None:
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
             return item[1]
     return None
+
+
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+def _size_of(client: imaplib.IMAP4, uid: str) -> int | None:
+    """The server's RFC822.SIZE, or None when it does not say (then the message is fetched)."""
+    status, fetched = client.uid("FETCH", uid, "(RFC822.SIZE)")
+    if status != "OK":
+        return None
+    for item in fetched:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes) and (found := _SIZE.search(line)):
+            return int(found.group(1))
+    return None
+
+
+def _headers_of(client: imaplib.IMAP4, uid: str) -> bytes:
+    status, fetched = client.uid(
+        "FETCH", uid, "(BODY.PEEK[HEADER.FIELDS (FROM SUBJECT MESSAGE-ID)])"
+    )
+    return (_raw_of(list(fetched)) if status == "OK" else None) or b""
 
 
 def imap_poll(
@@ -91,6 +120,28 @@ def imap_poll(
         for uid_bytes in uids:
             uid = uid_bytes.decode("ascii")
             if not re.fullmatch(r"\d+", uid):
+                continue
+            size = _size_of(client, uid)
+            limit = settings.INBOUND_MESSAGE_MAX_BYTES
+            if size is not None and size > limit:
+                # The SMTP receiver's cap, before the bytes cross the wire: a huge
+                # message is put on record from a few header lines, then flagged so
+                # the next poll does not fetch and refuse it again forever.
+                try:
+                    mail_record_refused(
+                        headers=_headers_of(client, uid),
+                        size=size,
+                        limit=limit,
+                        received_via=f"imap:{mailbox}"[:200],
+                    )
+                except Exception:
+                    logger.exception("Oversize IMAP message %s could not be recorded.", uid)
+                    result.failed.append(uid)
+                    continue
+                result.refused.append(uid)
+                client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+                if move_to:
+                    _move(client, uid, move_to)
                 continue
             status, fetched = client.uid("FETCH", uid, "(BODY.PEEK[])")
             raw = _raw_of(list(fetched)) if status == "OK" else None

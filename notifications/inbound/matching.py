@@ -17,8 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Case, When
 
-from cases.models import Correspondence, RemovalRequest
+from cases.models import Correspondence, CorrespondenceDirection, RemovalRequest
 from notifications.models import MatchedBy, OutboundEmail
 from platforms.models import Contact
 
@@ -76,14 +77,20 @@ def _by_message_ids(message_ids: list[str], *, exclude_pk: int | None) -> Match 
     stored = Correspondence.objects.filter(message_id__in=message_ids, request__isnull=False)
     if exclude_pk is not None:
         stored = stored.exclude(pk=exclude_pk)
-    known = dict(stored.values_list("message_id", "request_id"))
-    known.update(
-        (message_id, request_id)
-        for message_id, request_id in OutboundEmail.objects.filter(
-            message_id__in=message_ids
-        ).values_list("message_id", "request_id")
-        if message_id not in known
+    # Received Message-IDs are not unique (a sender may reuse one, decision 0019): the
+    # ones we minted win, then outbound rows, then the earliest received row, so a
+    # later message reusing an ID cannot redirect the thread.
+    known: dict[str, int] = dict(
+        OutboundEmail.objects.filter(message_id__in=message_ids).values_list(
+            "message_id", "request_id"
+        )
     )
+    ours_first = Case(When(direction=CorrespondenceDirection.OUTBOUND, then=0), default=1)
+    for message_id, request_id in stored.order_by(ours_first, "id").values_list(
+        "message_id", "request_id"
+    ):
+        if request_id is not None:
+            known.setdefault(message_id, request_id)
     for message_id in message_ids:
         if message_id in known:
             request = RemovalRequest.objects.get(pk=known[message_id])

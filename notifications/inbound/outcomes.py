@@ -105,7 +105,9 @@ def inbound_attach(*, correspondence: Correspondence, reference: str, by: Any) -
         row.contact = contact
         row.save(update_fields=["request", "contact"])
         mail.matched_by = MatchedBy.MANUAL
-        mail.sender_is_contact = contact is not None
+        # Attaching says which request the mail belongs to, not that its forged From is
+        # genuine: a sender that failed DMARC/SPF still needs the officer's vouching.
+        mail.sender_is_contact = contact is not None and not mail.sender_auth_failure
         mail.save(update_fields=["matched_by", "sender_is_contact"])
         audit_record(
             actor=by,

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -46,8 +47,25 @@ class IngestHandler:
         return f"250 2.0.0 Stored as {pk}"
 
 
+# aiosmtpd refuses any DATA line over 1001 bytes ("500 Line too long"), the RFC 5321
+# limit. Real senders break it: Outlook/Exchange send HTML parts with lines of many
+# kilobytes, and a refused reply is lost to the desk (issue 10, point 7d). The whole
+# message stays capped by INBOUND_MESSAGE_MAX_BYTES, which bounds the memory anyway.
+LINE_LENGTH_LIMIT = 1024 * 1024
+
+
+class _LongLinesSMTP(SMTP):
+    # A class attribute: SMTP.__init__ sizes its stream reader from it.
+    line_length_limit = LINE_LENGTH_LIMIT
+
+
+class _LongLinesController(Controller):
+    def factory(self) -> SMTP:
+        return _LongLinesSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def receiver_controller(*, host: str, port: int) -> Controller:
-    return Controller(
+    return _LongLinesController(
         IngestHandler(),
         hostname=host,
         port=port,

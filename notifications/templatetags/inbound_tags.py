@@ -6,6 +6,7 @@ loads this tag instead of its view passing the data in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import template
@@ -17,6 +18,7 @@ from cases.models import (
     CorrespondenceDirection,
     Outcome,
     RemovalRequest,
+    RequestItem,
 )
 from cases.services.outcomes import ANSWERABLE_STATES
 
@@ -34,7 +36,12 @@ QUICK_OUTCOMES = (
 
 
 @register.inclusion_tag("notifications/inbound/_replies.html", takes_context=True)
-def inbound_replies(context: template.Context, rr: RemovalRequest) -> dict[str, Any]:
+def inbound_replies(
+    context: template.Context, rr: RemovalRequest, lines: Sequence[RequestItem] | None = None
+) -> dict[str, Any]:
+    """``lines``: the URLs the page shows (one page of a long request); each reply's form
+    offers those, and its "All URLs" buttons every URL of the request. Without them, every
+    line is read (a short request's page)."""
     http_request = context.get("request")
     user = getattr(http_request, "user", None)
     replies = list(
@@ -60,9 +67,15 @@ def inbound_replies(context: template.Context, rr: RemovalRequest) -> dict[str, 
             }
             for row in replies
         ],
-        "lines": list(rr.lines.select_related("item").order_by("id")) if replies else [],
+        "lines": _lines(rr, lines) if replies else [],
         "quick_outcomes": [(value.value, labels[value]) for value in QUICK_OUTCOMES],
         "can_record": bool(user and user.has_perm("cases.record_outcome"))
         and rr.state in ANSWERABLE_STATES,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+def _lines(rr: RemovalRequest, shown: Sequence[RequestItem] | None) -> list[RequestItem]:
+    if shown is not None:
+        return list(shown)
+    return list(rr.lines.select_related("item").order_by("id"))

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.models import Outcome, OutcomeRecord, RemovalRequest
 from portal.models import PortalLink
+from portal.services import DEAD_REQUEST_STATES
 
 register = template.Library()
 
@@ -48,6 +49,8 @@ def portal_links(context: template.Context, removal_request: RemovalRequest) -> 
         "links": links,
         "questions": questions,
         "can_revoke": bool(user and user.has_perm("cases.approve_request")),
+        # A link can be re-issued (emailed anew) while the request takes answers.
+        "rr_open": removal_request.state not in DEAD_REQUEST_STATES,
         "can_answer": bool(user and user.has_perm("cases.record_outcome")),
         "csrf_token": context.get("csrf_token"),
     }

@@ -64,6 +64,39 @@ def test_it_lets_an_operator_answer_two_urls_on_a_phone(
     assert outcomes == [Outcome.REMOVED, Outcome.FORWARDED, Outcome.PENDING]
 
 
+def test_it_amends_an_answer_only_on_the_explicit_choice_and_says_so(
+    browser: Browser, live_server: Any, portal_path: tuple[str, list[RequestItem]]
+) -> None:
+    path, lines = portal_path
+    link = PortalLink.objects.get()
+    request_item_record_outcome(
+        line=lines[0], outcome=Outcome.REFUSED_NOT_VIOLATING, source="operator_portal",
+        contact=link.contact,
+    )  # fmt: skip
+    context = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}{path}")
+    assert axe_violations(page) == []
+    first = page.get_by_role("group", name="URL 1")
+    expect(first).to_contain_text("Refused: not against the terms")
+    first.get_by_label("Change this answer").check()
+    first.get_by_label("Removed", exact=True).check()
+    page.get_by_role("button", name="Send answers").click()
+    expect(page.locator("#receipt-number")).to_contain_text("R-TKD-")
+    expect(page.get_by_text("earlier answer: Refused: not against the terms")).to_be_visible()
+    assert axe_violations(page) == []
+    # Back on the page, "all removed" offers the two URLs still without an answer.
+    page.goto(f"{live_server.url}{path}")
+    page.get_by_role("button", name="All 2 URLs removed").click()
+    expect(page.locator("#bulk-message")).to_have_text(
+        "“All removed” was applied to 2 URLs without an answer. "
+        "1 URL already answered was left as it was."
+    )
+    context.close()
+    outcomes = [RequestItem.objects.get(pk=line.pk).outcome for line in lines]
+    assert outcomes == [Outcome.REMOVED, Outcome.REMOVED, Outcome.REMOVED]
+
+
 def test_it_works_without_javascript(
     browser: Browser, live_server: Any, portal_path: tuple[str, list[RequestItem]]
 ) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -38,6 +39,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
+        if options["reset"] and not (settings.DEBUG or settings.DEMO_DATA_ALLOWED):
+            # --reset deletes rows and their audit trail: never on a production database.
+            raise CommandError(
+                "load_demo --reset is refused under these settings (production): it deletes "
+                "data. It runs only with DEBUG or DEMO_DATA_ALLOWED=true."
+            )
         try:
             # Before anything is deleted; each user's own check (similarity) follows.
             validate_password(options["password"])
