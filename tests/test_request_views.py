@@ -43,6 +43,7 @@ pytestmark = pytest.mark.django_db
 
 S = RequestState
 BLNS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "naughty-strings" / "blns.txt"
+SCRIPT = "<script>alert(0)</script>"
 
 
 @pytest.fixture
@@ -461,6 +462,11 @@ def test_it_survives_naughty_strings_in_outcome_reasons(client, alice, platform)
             {"line": line.pk, "outcome": Outcome.REFUSED_NOT_VIOLATING, "reason": text},
         )
         statuses.add(response.status_code)
+    # The timeline shows only the latest answers; the markup it must escape goes last.
+    client.post(
+        detail_url(request, "requests:record_outcome"),
+        {"line": line.pk, "outcome": Outcome.REFUSED_NOT_VIOLATING, "reason": SCRIPT},
+    )
 
     assert max(statuses) < 500
     page = client.get(detail_url(request)).content.decode()
