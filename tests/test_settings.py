@@ -58,3 +58,28 @@ def test_it_refuses_to_start_in_production_without_a_database_url() -> None:
 
     assert result.returncode != 0
     assert "DATABASE_URL must be set" in result.stderr
+
+
+def database_setting(url: str) -> str:
+    code = (
+        "from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        **{**PRODUCTION_ENV, "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(64)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_it_keeps_database_connections_open_and_checks_them_before_reuse() -> None:
+    # A new PostgreSQL backend per request costs ~30 ms of server CPU (decision 0030).
+    assert database_setting(PRODUCTION_ENV["DATABASE_URL"]) == "60 True"
+
+
+def test_the_database_url_can_turn_persistent_connections_off() -> None:
+    assert database_setting(PRODUCTION_ENV["DATABASE_URL"] + "?conn_max_age=0") == "0 True"
