@@ -37,16 +37,10 @@ def alert_raise(
         existing = Alert.objects.filter(key=key, dismissed_at__isnull=True).first()
         if existing is not None:
             return existing
-    fields = {
-        "permission": permission,
-        "title": title[:300],
-        "message": message,
-        "url": url,
-        "target_type": target._meta.label_lower if target is not None else "",
-        "target_id": str(target.pk) if target is not None else "",
-        "key": key,
-        "email_wanted": email,
-    }
+    fields = _alert_fields(
+        permission=permission, title=title, message=message, url=url, target=target, key=key
+    )
+    fields["email_wanted"] = email
     try:
         with transaction.atomic():
             alert = Alert.objects.create(**fields)
@@ -56,6 +50,44 @@ def alert_raise(
     if email:
         alert_raised.send(sender=Alert, alert=alert)
     return alert
+
+
+def alerts_raise_many(alerts: list[dict[str, Any]]) -> None:
+    """``alert_raise`` without email for many alerts, in two queries however many: the
+    keys already open are read at once and only the others written, in one INSERT (a key
+    raised meanwhile by someone else is skipped by the database, as alert_raise would)."""
+    keys = [alert["key"] for alert in alerts if alert.get("key")]
+    open_keys = set(
+        Alert.objects.filter(key__in=keys, dismissed_at__isnull=True).values_list("key", flat=True)
+    )
+    Alert.objects.bulk_create(
+        [
+            Alert(**_alert_fields(**alert))
+            for alert in alerts
+            if not alert.get("key") or alert["key"] not in open_keys
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _alert_fields(
+    *,
+    permission: str,
+    title: str,
+    message: str = "",
+    url: str = "",
+    target: models.Model | None = None,
+    key: str = "",
+) -> dict[str, Any]:
+    return {
+        "permission": permission,
+        "title": title[:300],
+        "message": message,
+        "url": url,
+        "target_type": target._meta.label_lower if target is not None else "",
+        "target_id": str(target.pk) if target is not None else "",
+        "key": key,
+    }
 
 
 def alerts_open_for(user: Any) -> QuerySet[Alert]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,8 +34,9 @@ from cases.services.requests import (
     request_language,
     request_reference_next,
     requests_compose_weekly_batch,
+    weekly_ready_counts_kept,
 )
-from core.alerts import alert_raise
+from core.alerts import alert_raise, alerts_raise_many
 from core.audit import audit_record
 from core.errors import DomainError
 from platforms.models import Contact, OperatorCanAct, Platform, UpstreamProvider
@@ -156,15 +157,11 @@ def requests_compose_weekly_run(*, composed_by: Any = None) -> WeeklyComposeResu
     result = WeeklyComposeResult()
     compose_lock()
     # Threat-to-life items never wait for the weekly referral (they go out on their own).
-    ready_platforms = (
-        items_ready_to_send()
-        .filter(threat_to_life=False)
-        .order_by()
-        .values("platform_id")
-        .distinct()
-    )
+    # How many are waiting per platform, in one pass: which platforms to compose for, and
+    # what the alert of a platform nobody can be written to says.
+    waiting = weekly_ready_counts_kept()
     platforms = list(
-        Platform.objects.filter(pk__in=ready_platforms)
+        Platform.objects.filter(pk__in=list(waiting))
         .annotate(
             has_active_contact=Exists(
                 Contact.objects.filter(platform=OuterRef("pk"), is_active=True)
@@ -178,32 +175,22 @@ def requests_compose_weekly_run(*, composed_by: Any = None) -> WeeklyComposeResu
             "platform_id", flat=True
         )
     )
-    # Stuck (nobody to write to): their ready items counted for all of them at once.
-    stuck = [p for p in cannot_act if p.pk not in with_provider]
-    waiting = (
-        dict(
-            items_ready_to_send()
-            .filter(platform__in=stuck, threat_to_life=False)
-            .order_by()
-            .values_list("platform_id")
-            .annotate(n=Count("id"))
-        )
-        if stuck
-        else {}
-    )
     batch_ids = []
     for platform in platforms:
         if platform.operator_can_act == OperatorCanAct.NO and platform.pk in with_provider:
             _compose_for_upstream(platform, result, weekly=True)
         elif platform.operator_can_act == OperatorCanAct.NO:
-            _alert_stuck(platform, items=waiting.get(platform.pk, 0))
             result.stuck_platforms.append(platform)
         elif not platform.has_active_contact:
             alert_no_contact(platform, why="Its approved items were not put in a weekly request.")
             result.platforms_without_contact.append(platform)
         else:
             batch_ids.append(platform.pk)
-    batch = requests_compose_weekly_batch(platform_ids=batch_ids, composed_by=composed_by)
+    # A unit can have hundreds of platforms nobody can be written to: their alerts at once.
+    alerts_raise_many([_stuck_alert(p, items=waiting[p.pk]) for p in result.stuck_platforms])
+    batch = requests_compose_weekly_batch(
+        platform_ids=batch_ids, composed_by=composed_by, ready_kept=True
+    )
     result.drafts = batch.drafts
     result.extended_drafts = batch.extended_drafts
     result.skipped_awaiting_approval = batch.skipped_awaiting_approval
@@ -233,7 +220,11 @@ def _compose_for_upstream(
 
 
 def _alert_stuck(platform: Platform, *, items: int) -> None:
-    alert_raise(
+    alert_raise(**_stuck_alert(platform, items=items))
+
+
+def _stuck_alert(platform: Platform, *, items: int) -> dict[str, Any]:
+    return dict(
         permission=SUPERVISOR_PERMISSION,
         title=f"{platform.name}: its operator cannot act and it has no upstream provider",
         message=(
