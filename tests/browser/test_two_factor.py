@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,17 +32,19 @@ def test_it_enrols_two_factor_and_signs_in_without_a_csp_violation(
     page.get_by_label("Username").fill("bob")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    assert "/accounts/2fa/setup/" in page.url
+    # Playwright's assertions wait for the navigation; a bare is_visible() or page.url
+    # reads the page as it is at that instant and raced the form post on a busy CI machine.
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/setup/"))
 
     page.get_by_role("button", name="Start").click()
     qr = page.locator("svg.totp-qr")
-    assert qr.is_visible()
+    expect(qr).to_be_visible()
     assert qr.bounding_box()["width"] > 100
     device = TOTPDevice.objects.get(user__username="bob")
     code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     page.get_by_label("Code from your authenticator app").fill(f"{code:06d}")
     page.get_by_role("button", name="Confirm").click()
 
-    assert page.url == f"{live_server.url}/"
-    assert page.get_by_text("Two-factor sign-in is set up.").is_visible()
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_text("Two-factor sign-in is set up.")).to_be_visible()
     assert refused == []
