@@ -78,7 +78,7 @@ class CheckerConfig:
     read_timeout: float = 10.0
     # Wall-clock limit of one request (a server dripping one byte per read timeout).
     request_timeout: float = 30.0
-    max_concurrency: int = 10
+    max_concurrency: int = 32
     per_host: int = 2
     retries: int = 2
     retry_backoff: float = 0.5

@@ -425,7 +425,7 @@ VERIFICATION_CONNECT_TIMEOUT = env.float("VERIFICATION_CONNECT_TIMEOUT", default
 VERIFICATION_READ_TIMEOUT = env.float("VERIFICATION_READ_TIMEOUT", default=10.0)
 # Wall-clock limit of one request, against servers that drip a byte per read timeout.
 VERIFICATION_REQUEST_TIMEOUT = env.float("VERIFICATION_REQUEST_TIMEOUT", default=30.0)
-VERIFICATION_MAX_CONCURRENCY = env.int("VERIFICATION_MAX_CONCURRENCY", default=10)
+VERIFICATION_MAX_CONCURRENCY = env.int("VERIFICATION_MAX_CONCURRENCY", default=32)
 VERIFICATION_PER_HOST_CONCURRENCY = env.int("VERIFICATION_PER_HOST_CONCURRENCY", default=2)
 # Network errors (refused, reset) are retried this many times, backoff doubling from base.
 VERIFICATION_RETRIES = env.int("VERIFICATION_RETRIES", default=2)
