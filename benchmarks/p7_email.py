@@ -12,6 +12,7 @@ the end (the audit trail keeps its events).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -141,6 +142,9 @@ def measure(context: BenchContext) -> list[Figure]:
     name = f"request emails, {count:,} through a Celery worker ({WORKER_PROCESSES} processes)"
     target = f">= {RATE_TARGET:g}/s"
     context.work_dir.mkdir(parents=True, exist_ok=True)
+    # aiosmtpd logs every SMTP command at INFO (six lines an email): in this process, next
+    # to the sink, that cost the worker's cores more than the sink itself.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     platform_id = None
     sink = _Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
