@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.staff_views import api_token_revoke_view, api_tokens
 from core.account_views import (
     PasswordChangeView,
     SignInView,
@@ -25,9 +26,12 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/api-tokens/", api_tokens, name="api_tokens"),
+    path("accounts/api-tokens/<int:pk>/revoke/", api_token_revoke_view, name="api_token_revoke"),
     path("accounts/2fa/", two_factor_verify, name="two_factor_verify"),
     path("accounts/2fa/setup/", two_factor_setup, name="two_factor_setup"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("audit/", audit_search, name="audit"),
     path("audit/export.csv", audit_export, name="audit_export"),
     path("healthz", healthz, name="healthz"),

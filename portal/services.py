@@ -7,7 +7,6 @@ moves the request's state and pauses a removal order's clock on a question).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +33,7 @@ from cases.services.requests import lock_request
 from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, IllegalTransition
+from core.tokens import hash_token
 from platforms.models import Contact
 from portal.models import PortalLink
 
@@ -96,10 +96,6 @@ COMMENT_MAX_LENGTH = 2000
 QUESTION_MAX_LENGTH = 4000
 FORWARDED_TO_MAX_LENGTH = 300
 GENERAL_COMMENT_MAX_LENGTH = 4000
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 def portal_url_for(token: str) -> str:

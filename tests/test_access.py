@@ -24,6 +24,8 @@ PUBLIC_URL_NAMES = {
     "portal:page",
     "portal:receipt",
     "portal:set_language",
+    # Unknown /api/ paths: a JSON 404 for everyone (nothing behind it to protect).
+    "api:not_found",
 }
 
 
@@ -64,6 +66,13 @@ def is_sign_in_redirect(response) -> bool:
     )
 
 
+@pytest.mark.django_db
+def test_an_unknown_api_path_is_a_json_404_for_everyone() -> None:
+    response = Client().get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_it_finds_the_staff_urls_to_check() -> None:
     names = {name for _, name in STAFF_URLS}
     assert "dashboard" in names
@@ -76,6 +85,11 @@ def test_it_sends_anonymous_users_to_sign_in(url: str, name: str) -> None:
     client = Client()
     get, post = client.get(url), client.post(url)
 
+    if name.startswith("api:"):
+        # The REST API answers a program: 401 with a Bearer challenge, never a redirect.
+        assert (get.status_code, post.status_code) == (401, 401), f"{url}: {get}, {post}"
+        assert get["WWW-Authenticate"].startswith("Bearer")
+        return
     assert get.status_code not in range(200, 300), f"GET {url} answered {get.status_code}"
     assert post.status_code not in range(200, 300), f"POST {url} answered {post.status_code}"
     assert is_sign_in_redirect(get) or is_sign_in_redirect(post), (

@@ -25,6 +25,7 @@ from cases.models import (
 from cases.services.outcomes import request_expire_open_items, request_item_record_outcome
 from cases.services.requests import request_resume_clock
 from core.errors import DomainError
+from core.roles import Role, ensure_role_groups
 from metrics.figures import GROUP_BY_FIELDS, MetricFilters
 from metrics.selectors import (
     compliance_figures,
@@ -60,7 +61,9 @@ def sent(platform, *, lines: int = 1, sent_at: datetime = SENT_AT, **fields) -> 
 def answer(line: RequestItem, outcome: str, *, hours: float, source=OutcomeSource.OPERATOR_PORTAL):
     """Record ``outcome`` ``hours`` after the line's request was sent."""
     at = line.request.sent_at + timedelta(hours=hours)
-    recorded_by = UserFactory() if source != OutcomeSource.OPERATOR_PORTAL else None
+    recorded_by = None
+    if source != OutcomeSource.OPERATOR_PORTAL:  # relayed by an officer, who may record it
+        recorded_by = UserFactory(groups=[ensure_role_groups()[Role.OFFICER]])
     request_item_record_outcome(
         line=line, outcome=outcome, source=source, recorded_by=recorded_by, at=at
     )

@@ -268,7 +268,7 @@ def _normalise(text: str) -> NormalisedUrl | str:
     return parsed
 
 
-def _read(lines: Sequence[IntakeLine]) -> list[LineResult | _Url]:
+def _read(lines: Sequence[IntakeLine], *, max_urls: int = MAX_URLS) -> list[LineResult | _Url]:
     """Every line's URLs, normalised, or the reason it has none; in order, in Python only."""
     found: list[LineResult | tuple[IntakeLine, str]] = []
     for line in lines:
@@ -278,9 +278,9 @@ def _read(lines: Sequence[IntakeLine]) -> list[LineResult | _Url]:
         else:
             found.extend((line, text) for text in candidates)
     url_count = sum(1 for entry in found if isinstance(entry, tuple))
-    if url_count > MAX_URLS:
+    if url_count > max_urls:
         raise IntakeRefused(
-            f"That is {url_count:,} URLs; the limit is {MAX_URLS:,} at a time. "
+            f"That is {url_count:,} URLs; the limit is {max_urls:,} at a time. "
             "Split the list and paste it in parts."
         )
     read: list[LineResult | _Url] = []
@@ -307,12 +307,14 @@ def items_refer_bulk(
     legal_basis: str = "",
     assessment_note: str = "",
     threat_to_life: bool = False,
+    max_urls: int = MAX_URLS,
 ) -> IntakeResult:
     """Refer every URL on ``lines``; one result per URL (or per line without one), in order.
 
     A URL already known (before this intake, or earlier in it) is never created twice: the
     officer's referral is added to the existing item, once per intake. Raises
-    ``IntakeRefused`` (nothing stored) above ``MAX_URLS`` URLs or ``MAX_LINES`` lines.
+    ``IntakeRefused`` (nothing stored) above ``max_urls`` URLs (a paste: MAX_URLS; the API
+    takes API_BULK_MAX_URLS in one call) or ``MAX_LINES`` lines.
     """
     require_permission(referred_by, "cases.add_item", "refer items")
     if category and category not in ItemCategory.values:
@@ -326,7 +328,7 @@ def items_refer_bulk(
             f"That is {len(lines):,} lines; the limit is {MAX_LINES:,} at a time. "
             "Split the list and paste it in parts."
         )
-    read = _read(lines)
+    read = _read(lines, max_urls=max_urls)
     urls = [entry for entry in read if isinstance(entry, _Url)]
     if not urls:
         return IntakeResult(lines=[entry for entry in read if isinstance(entry, LineResult)])

@@ -27,6 +27,7 @@ from cases.services.requests import (
     request_pause_clock,
     request_refresh_answer_state,
 )
+from core.access import require_permission
 from core.audit import audit_record
 from core.errors import DomainError, IllegalTransition
 from core.models import AuditEvent
@@ -129,6 +130,8 @@ def request_item_record_outcome(
         raise DomainError("Answers come from the operator or an officer on their behalf.")
     if source in (OutcomeSource.OFFICER, OutcomeSource.OPERATOR_EMAIL) and recorded_by is None:
         raise DomainError("An answer relayed by an officer must name the officer.")
+    if recorded_by is not None:
+        require_permission(recorded_by, "cases.record_outcome", "record operators' answers")
     request = lock_request(line.request)
     if request.state not in ANSWERABLE_STATES:
         raise IllegalTransition(
@@ -252,6 +255,8 @@ def request_lines_record_outcomes(
         raise DomainError("Answers come from the operator or an officer on their behalf.")
     if source in (OutcomeSource.OFFICER, OutcomeSource.OPERATOR_EMAIL) and recorded_by is None:
         raise DomainError("An answer relayed by an officer must name the officer.")
+    if recorded_by is not None:
+        require_permission(recorded_by, "cases.record_outcome", "record operators' answers")
     if request.state not in ANSWERABLE_STATES:
         raise IllegalTransition(
             f"Request {request.reference} is {RequestState(request.state).label.lower()}; "

@@ -167,6 +167,8 @@ def request_compose(
     is_emergency: bool = False,
 ) -> RemovalRequest:
     """Draft one request to ``platform`` for ``items`` (default: all its items ready to send)."""
+    if composed_by is not None:  # None: the scheduled weekly job
+        require_permission(composed_by, "cases.compose_request", "compose requests")
     compose_lock()
     ready = items_ready_to_send().filter(platform=platform).select_for_update(of=("self",))
     if items is None:
@@ -641,6 +643,7 @@ def _check_tco_advance_notice(platform: Platform) -> None:
 @transaction.atomic
 def request_submit(*, request: RemovalRequest, by: Any) -> RemovalRequest:
     """Draft → awaiting approval."""
+    require_permission(by, "cases.compose_request", "submit requests for approval")
     request = lock_request(request)
     if not request.lines.exists():
         raise DomainError(f"Request {request.reference} has no items.")

@@ -36,6 +36,7 @@ from cases.services.requests import (
     requests_compose_weekly_batch,
     weekly_ready_counts_kept,
 )
+from core.access import require_permission
 from core.alerts import alert_raise, alerts_raise_many
 from core.audit import audit_record
 from core.errors import DomainError
@@ -154,6 +155,8 @@ def requests_compose_weekly_run(*, composed_by: Any = None) -> WeeklyComposeResu
     queries that does not grow with them; the rare others (upstream notices, alerts)
     one by one.
     """
+    if composed_by is not None:  # None: the scheduled weekly job
+        require_permission(composed_by, "cases.compose_request", "compose requests")
     result = WeeklyComposeResult()
     compose_lock()
     # Threat-to-life items never wait for the weekly referral (they go out on their own).

@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    # OpenAPI 3 schema of the REST API, and its docs page's assets vendored (air-gapped).
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_countries",
     "django_htmx",
     "django_filters",
@@ -74,6 +77,8 @@ INSTALLED_APPS = [
     "verification",
     "metrics",
     "scheduling",
+    # The REST API sits on top: it calls every app's services and selectors.
+    "api",
     "demo",
     "benchmarks",
 ]
@@ -91,6 +96,7 @@ AUDITED_APPS = [
     "followups",
     "verification",
     "otp_totp",
+    "api",
 ]
 AUDIT_EXCLUDED_TABLES = [
     "django_session",  # churns on every request; says nothing about an investigation
@@ -99,6 +105,7 @@ AUDIT_EXCLUDED_TABLES = [
     "scheduling_jobrun",  # job bookkeeping, written by every beat tick
     "metrics_metricsnapshot",  # derived data, recomputed from audited tables
     "metrics_metricsnapshotrow",  # derived data, as above
+    "api_idempotentcall",  # stored API answers for retries (the work itself is audited)
 ]
 
 # Staff sessions end after 30 min idle or 12 h in all (core.middleware.SessionTimeoutMiddleware).
@@ -354,15 +361,52 @@ else:
         }
     }
 
+# The REST API (api/, issue 12, decision 0031): tokens or the browser's session, one
+# error shape, cursor pagination, a limit per token.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.CanRead"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ById",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # \u-escaped JSON: a lone surrogate echoed in an error message cannot break encoding.
+    "UNICODE_JSON": False,
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Takedown Desk API",
+    "DESCRIPTION": (
+        "Push URLs in, pull outcomes and figures out. Authenticate with "
+        "`Authorization: Bearer <token>` (tokens: staff UI, Account > API tokens). "
+        'Every error has the shape {"error": {"code", "message", "fields"}}.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for the unit's staff and tools: signed in or a token.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
+API_TOKEN_VALID_DAYS = env.int("API_TOKEN_VALID_DAYS", default=365)
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)
+API_BULK_MAX_URLS = env.int("API_BULK_MAX_URLS", default=10_000)
+IDEMPOTENCY_KEY_DAYS = env.int("IDEMPOTENCY_KEY_DAYS", default=7)
+# A 10,000-URL bulk call is about 1 MB of JSON; Django's default cap is 2.5 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=8 * 1024 * 1024)
 
 # A strict Content-Security-Policy: templates carry no inline script, style or
 # event handler, and every asset is served from our own origin.

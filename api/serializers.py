@@ -1,0 +1,220 @@
+"""What the API shows and takes. Reads mirror the models; writes are validated here and
+then handed to the services, which decide (roles, four-eyes, states)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
+from rest_framework import serializers
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+from cases.models import (
+    Actor,
+    Case,
+    Correspondence,
+    Item,
+    ItemCategory,
+    LegalBasis,
+    OutcomeRecord,
+    RemovalRequest,
+    RequestItem,
+)
+from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
+from verification.models import UrlCheck
+
+
+class PlatformDomainSerializer(serializers.ModelSerializer[PlatformDomain]):
+    class Meta:
+        model = PlatformDomain
+        fields = ["id", "domain"]
+
+
+class UpstreamSerializer(serializers.ModelSerializer[UpstreamProvider]):
+    provider: serializers.PrimaryKeyRelatedField[Platform] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    provider_name = serializers.CharField(source="provider.name", read_only=True)
+
+    class Meta:
+        model = UpstreamProvider
+        fields = ["id", "provider", "provider_name", "role"]
+
+
+class PlatformSerializer(serializers.ModelSerializer[Platform]):
+    country = serializers.CharField(source="country.code", read_only=True)
+    domains = PlatformDomainSerializer(many=True, read_only=True)
+    upstream = UpstreamSerializer(source="upstream_links", many=True, read_only=True)
+
+    class Meta:
+        model = Platform
+        fields = [
+            "id", "name", "kind", "tier", "architecture", "status", "operator_can_act",
+            "response_target_days", "preferred_language", "country", "domains", "upstream",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ItemSerializer(serializers.ModelSerializer[Item]):
+    class Meta:
+        model = Item
+        fields = [
+            "id", "url_submitted", "url_normalised", "host", "platform", "case", "actor",
+            "category", "legal_basis", "threat_to_life", "status", "created_by",
+            "created_at", "reviewed_by", "reviewed_at", "verification", "verified_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class UrlText(serializers.CharField):
+    """One entry of ``urls``: any string. What is not a URL (blank, a NUL, a lone
+    surrogate) is rejected on its own line by the intake, never by refusing the call."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        refused_here = (ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator)
+        self.validators = [v for v in self.validators if not isinstance(v, refused_here)]
+
+
+class BulkIntakeSerializer(serializers.Serializer[dict[str, Any]]):
+    urls = serializers.ListField(
+        child=UrlText(),
+        allow_empty=False,
+        help_text="Up to API_BULK_MAX_URLS (10,000) URLs, one per entry.",
+    )
+    case = serializers.PrimaryKeyRelatedField(
+        queryset=Case.objects.all(), required=False, allow_null=True, default=None
+    )
+    category = serializers.ChoiceField(choices=ItemCategory.choices)
+    legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
+    threat_to_life = serializers.BooleanField(required=False, default=False)
+    assessment_note = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=10_000
+    )
+
+    def validate_assessment_note(self, note: str) -> str:
+        if "\x00" in note:
+            raise serializers.ValidationError("The note contains a NUL character.")
+        return note
+
+
+class BulkLineSerializer(serializers.Serializer[dict[str, Any]]):
+    line = serializers.IntegerField(help_text="Position in `urls`, from 1.")
+    input = serializers.CharField(help_text="The URL as sent (shortened past 500 characters).")
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The item: new (created) or the existing one (duplicate)."
+    )
+    reason = serializers.CharField(allow_blank=True, help_text="Why a line was rejected.")
+    unknown_platform = serializers.BooleanField(
+        help_text="No platform matched the URL's host (the item waits for one)."
+    )
+
+
+class BulkCountsSerializer(serializers.Serializer[dict[str, Any]]):
+    created = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    unknown_platform = serializers.IntegerField()
+
+
+class BulkResultSerializer(serializers.Serializer[dict[str, Any]]):
+    counts = BulkCountsSerializer()
+    results = BulkLineSerializer(many=True)
+
+
+def bulk_max_urls() -> int:
+    return int(settings.API_BULK_MAX_URLS)
+
+
+class ContactSerializer(serializers.ModelSerializer[Contact]):
+    class Meta:
+        model = Contact
+        fields = [
+            "id", "platform", "name", "channel", "email", "web_form_url", "role", "language",
+            "is_primary", "is_active", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ActorSerializer(serializers.ModelSerializer[Actor]):
+    class Meta:
+        model = Actor
+        fields = ["id", "name", "proscribed", "created_at"]
+        read_only_fields = fields
+
+
+class CaseSerializer(serializers.ModelSerializer[Case]):
+    class Meta:
+        model = Case
+        fields = ["id", "title", "description", "actor", "status", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class RequestLineSerializer(serializers.ModelSerializer[RequestItem]):
+    url = serializers.CharField(source="item.url_normalised", read_only=True)
+
+    class Meta:
+        model = RequestItem
+        fields = [
+            "id", "item", "url", "outcome", "outcome_at", "outcome_source", "outcome_reason",
+            "first_response_at", "first_removal_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RemovalRequestSerializer(serializers.ModelSerializer[RemovalRequest]):
+    class Meta:
+        model = RemovalRequest
+        fields = [
+            "id", "reference", "platform", "request_type", "legal_basis", "state", "language",
+            "threat_to_life", "is_emergency", "composed_by", "submitted_by", "submitted_at",
+            "approved_by", "approved_at", "sent_at", "deadline", "original_deadline",
+            "followup_stage", "escalated_from", "closed_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RemovalRequestDetailSerializer(RemovalRequestSerializer):
+    lines = RequestLineSerializer(many=True, read_only=True)
+
+    class Meta(RemovalRequestSerializer.Meta):
+        fields = [*RemovalRequestSerializer.Meta.fields, "lines"]
+        read_only_fields = fields
+
+
+class OutcomeRecordSerializer(serializers.ModelSerializer[OutcomeRecord]):
+    request = serializers.IntegerField(source="line.request_id", read_only=True)
+    item = serializers.IntegerField(source="line.item_id", read_only=True)
+
+    class Meta:
+        model = OutcomeRecord
+        fields = [
+            "id", "line", "request", "item", "outcome", "source", "recorded_by", "contact",
+            "reason", "correspondence", "recorded_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class CorrespondenceSerializer(serializers.ModelSerializer[Correspondence]):
+    class Meta:
+        model = Correspondence
+        fields = [
+            "id", "request", "direction", "channel", "contact", "author", "from_address",
+            "to_addresses", "subject", "body_text", "raw_sha256", "message_id", "in_reply_to",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class UrlCheckSerializer(serializers.ModelSerializer[UrlCheck]):
+    class Meta:
+        model = UrlCheck
+        fields = [
+            "id", "item", "checked_at", "classification", "reason", "http_status", "url",
+            "final_url", "redirects", "content_sha256", "content_length", "error",
+            "elapsed_ms", "trigger",
+        ]  # fmt: skip
+        read_only_fields = fields
