@@ -10,16 +10,19 @@ from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
+from cases.forms.requests import OFFICER_OUTCOMES
 from cases.models import (
     Actor,
     Case,
     Correspondence,
+    Hold,
     Item,
     ItemCategory,
     LegalBasis,
     OutcomeRecord,
     RemovalRequest,
     RequestItem,
+    RequestType,
 )
 from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
 from verification.models import UrlCheck
@@ -218,3 +221,83 @@ class UrlCheckSerializer(serializers.ModelSerializer[UrlCheck]):
             "elapsed_ms", "trigger",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+# --- actions: what each one takes -----------------------------------------------------------
+
+
+class ReviewSerializer(serializers.Serializer[dict[str, Any]]):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class HoldSerializer(serializers.Serializer[dict[str, Any]]):
+    reason = serializers.CharField(max_length=4000)
+    review_on = serializers.DateField(help_text="When the hold is looked at again (not past).")
+    requesting_agency = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=200
+    )
+
+
+class HoldResultSerializer(serializers.ModelSerializer[Hold]):
+    class Meta:
+        model = Hold
+        fields = ["id", "item", "reason", "requesting_agency", "review_on", "placed_by",
+                  "placed_at", "released_by", "released_at"]  # fmt: skip
+        read_only_fields = fields
+
+
+class ComposeSerializer(serializers.Serializer[dict[str, Any]]):
+    platform = serializers.PrimaryKeyRelatedField(
+        queryset=Platform.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Compose for this platform only; without it, the weekly compose for all.",
+    )
+    request_type = serializers.ChoiceField(
+        choices=RequestType.choices, required=False, default=RequestType.REFERRAL
+    )
+    legal_basis = serializers.ChoiceField(
+        choices=LegalBasis.choices, required=False, allow_blank=True, default=""
+    )
+    is_emergency = serializers.BooleanField(required=False, default=False)
+
+
+class ComposeResultSerializer(serializers.Serializer[dict[str, Any]]):
+    drafts = RemovalRequestSerializer(many=True, help_text="The drafts created.")
+    topped_up = RemovalRequestSerializer(
+        many=True, help_text="Open drafts that got the new items instead of a new draft."
+    )
+    skipped = serializers.ListField(
+        child=serializers.CharField(), help_text="Why a platform got nothing (for people)."
+    )
+
+
+class OutcomeSerializer(serializers.Serializer[dict[str, Any]]):
+    outcome = serializers.ChoiceField(choices=OFFICER_OUTCOMES)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class MetricRowSerializer(serializers.Serializer[dict[str, Any]]):
+    """One group's DESIGN §5 figures (counts, rates 0-1 or null, medians in hours or null)."""
+
+    platform = serializers.IntegerField(required=False)
+    platform_name = serializers.CharField(required=False)
+    week = serializers.DateField(required=False)
+    week_label = serializers.CharField(required=False)
+    requested = serializers.IntegerField()
+    responded = serializers.IntegerField()
+    removed = serializers.IntegerField()
+    verified_removed = serializers.IntegerField()
+    removed_on_time = serializers.IntegerField()
+    overdue_open = serializers.IntegerField()
+    median_hours_to_response = serializers.FloatField(allow_null=True)
+    median_hours_to_removal = serializers.FloatField(allow_null=True)
+    response_rate = serializers.FloatField(allow_null=True)
+    removal_rate = serializers.FloatField(allow_null=True)
+    verified_removal_rate = serializers.FloatField(allow_null=True)
+    on_time_rate = serializers.FloatField(allow_null=True)
+
+
+class MetricsSerializer(serializers.Serializer[dict[str, Any]]):
+    results = MetricRowSerializer(many=True)

@@ -6,7 +6,10 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils.functional import Promise
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import (
@@ -26,16 +29,54 @@ from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import run_once
 from api.pagination import ById
 from api.serializers import (
+    ActorSerializer,
     BulkIntakeSerializer,
     BulkResultSerializer,
+    CaseSerializer,
+    ComposeResultSerializer,
+    ComposeSerializer,
+    ContactSerializer,
+    CorrespondenceSerializer,
+    HoldResultSerializer,
+    HoldSerializer,
     ItemSerializer,
+    MetricsSerializer,
+    OutcomeRecordSerializer,
+    OutcomeSerializer,
     PlatformSerializer,
+    RemovalRequestDetailSerializer,
+    RemovalRequestSerializer,
+    RequestLineSerializer,
+    ReviewSerializer,
+    UrlCheckSerializer,
 )
-from cases.models import Item, ItemCategory, ItemStatus
+from cases.models import (
+    Actor,
+    Case,
+    CaseStatus,
+    Correspondence,
+    Item,
+    ItemCategory,
+    ItemStatus,
+    OutcomeRecord,
+    OutcomeSource,
+    RemovalRequest,
+    RequestItem,
+    RequestState,
+    RequestType,
+)
 from cases.selectors.items import items_matching
 from cases.services.intake import IntakeLine, LineStatus, items_refer_bulk
-from platforms.models import Platform, PlatformStatus, PlatformTier
+from cases.services.items import item_approve, item_hold_place, item_reject
+from cases.services.outcomes import request_item_record_outcome
+from cases.services.requests import request_submit
+from cases.services.upstream import requests_compose_for_platform, requests_compose_weekly_run
+from metrics.figures import MetricFilters
+from metrics.selectors import compliance_figures
+from notifications.services import request_approve_and_send
+from platforms.models import Contact, Platform, PlatformStatus, PlatformTier
 from platforms.selectors import platforms_matching
+from verification.models import UrlCheck
 
 
 class PlatformFilter(django_filters.FilterSet):
@@ -188,6 +229,36 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet[Item]):
         }
         return run_once(request, endpoint="items.bulk", payload=payload, act=refer)
 
+    @extend_schema(request=ReviewSerializer, responses={200: ItemSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def approve(self, request: Request, pk: int) -> Response:
+        """A supervisor who did not refer it approves it for the next request."""
+        form = ReviewSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = item_approve(item=self.get_object(), reviewer=request.user,
+                            note=form.validated_data["note"])  # fmt: skip
+        return Response(ItemSerializer(item).data)
+
+    @extend_schema(request=ReviewSerializer, responses={200: ItemSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def reject(self, request: Request, pk: int) -> Response:
+        """Not terrorist content; the note (required) tells the referring officer why."""
+        form = ReviewSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = item_reject(item=self.get_object(), reviewer=request.user,
+                           note=form.validated_data["note"])  # fmt: skip
+        return Response(ItemSerializer(item).data)
+
+    @extend_schema(request=HoldSerializer, responses={201: HoldResultSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def hold(self, request: Request, pk: int) -> Response:
+        """Keep the item out of every request until released (de-confliction)."""
+        form = HoldSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        hold = item_hold_place(item=self.get_object(), placed_by=request.user,
+                               **form.validated_data)  # fmt: skip
+        return Response(HoldResultSerializer(hold).data, status=status.HTTP_201_CREATED)
+
 
 @extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
@@ -196,3 +267,283 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet[Item]):
 @throttle_classes([])
 def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
     raise NotFound("There is no such API endpoint; see /api/docs/.")
+
+
+# --- the other resources (read) ------------------------------------------------------------
+
+
+class ContactFilter(django_filters.FilterSet):
+    platform = django_filters.NumberFilter(field_name="platform_id")
+    is_active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Contact
+        fields = ["platform", "is_active"]
+
+
+class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
+    """Platform operators' contacts (abuse desks, legal, web forms)."""
+
+    read_permission = "platforms.view_contact"
+    lookup_value_converter = "int"
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+
+    def get_queryset(self) -> QuerySet[Contact]:
+        return Contact.objects.all()
+
+
+class ActorViewSet(viewsets.ReadOnlyModelViewSet[Actor]):
+    """Groups and networks the referred content belongs to."""
+
+    read_permission = "cases.view_actor"
+    lookup_value_converter = "int"
+    serializer_class = ActorSerializer
+
+    def get_queryset(self) -> QuerySet[Actor]:
+        return Actor.objects.all()
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    actor = django_filters.NumberFilter(field_name="actor_id")
+
+    class Meta:
+        model = Case
+        fields = ["status", "actor"]
+
+
+class CaseViewSet(viewsets.ReadOnlyModelViewSet[Case]):
+    read_permission = "cases.view_case"
+    lookup_value_converter = "int"
+    serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+
+    def get_queryset(self) -> QuerySet[Case]:
+        return Case.objects.all()
+
+
+class RequestFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=RequestState.choices)
+    request_type = django_filters.ChoiceFilter(choices=RequestType.choices)
+    platform = django_filters.NumberFilter(field_name="platform_id")
+    sent_after = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+
+    class Meta:
+        model = RemovalRequest
+        fields = ["state", "request_type", "platform"]
+
+
+class RequestViewSet(viewsets.ReadOnlyModelViewSet[RemovalRequest]):
+    """Removal requests; a request's detail lists its lines (one per URL) and outcomes."""
+
+    read_permission = "cases.view_removalrequest"
+    lookup_value_converter = "int"
+    filterset_class = RequestFilter
+
+    def get_queryset(self) -> QuerySet[RemovalRequest]:
+        if self.action == "retrieve":
+            return RemovalRequest.objects.prefetch_related(
+                Prefetch("lines", RequestItem.objects.select_related("item").order_by("id"))
+            )
+        return RemovalRequest.objects.all()
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "retrieve":
+            return RemovalRequestDetailSerializer
+        return RemovalRequestSerializer
+
+    # --- actions: each calls the service the staff page calls ---------------------------
+
+    @extend_schema(request=ComposeSerializer, responses={200: ComposeResultSerializer})
+    @action(detail=False, methods=["post"], filterset_class=None)
+    def compose(self, request: Request) -> Response:
+        """Compose drafts: the weekly compose for every platform (the scheduled job's
+        service), or one platform's draft with ``platform``."""
+        form = ComposeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        skipped: list[str] = []
+        topped_up: list[RemovalRequest] = []
+        if data["platform"] is None:
+            result = requests_compose_weekly_run(composed_by=request.user)
+            drafts, topped_up = result.all_drafts, result.extended_drafts
+            skipped = [
+                *(f"{p.name}: nobody can be sent anything (see the alert)"
+                  for p in [*result.stuck_platforms, *result.platforms_without_contact]),
+                *(f"{r.platform.name}: {r.reference} awaits approval"
+                  for r in result.skipped_awaiting_approval),
+            ]  # fmt: skip
+        else:
+            drafts = requests_compose_for_platform(
+                platform=data["platform"],
+                composed_by=request.user,
+                request_type=data["request_type"],
+                legal_basis=data["legal_basis"],
+                is_emergency=data["is_emergency"]
+                and data["request_type"] == RequestType.REMOVAL_ORDER,
+            )
+        return Response(
+            {
+                "drafts": RemovalRequestSerializer(drafts, many=True).data,
+                "topped_up": RemovalRequestSerializer(topped_up, many=True).data,
+                "skipped": skipped,
+            }
+        )
+
+    @extend_schema(request=None, responses={200: RemovalRequestSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def submit(self, request: Request, pk: int) -> Response:
+        """Draft → awaiting approval (by whoever composed or edited it)."""
+        removal_request = request_submit(request=self.get_object(), by=request.user)
+        return Response(RemovalRequestSerializer(removal_request).data)
+
+    @extend_schema(request=None, responses={200: RemovalRequestSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def approve(self, request: Request, pk: int) -> Response:
+        """A supervisor other than its submitter approves it, and that sends it: approval
+        and sending are one step in the desk (the emails are queued at once)."""
+        return self._approve_and_send(request)
+
+    @extend_schema(request=None, responses={200: RemovalRequestSerializer})
+    @action(detail=True, methods=["post"], filterset_class=None)
+    def send(self, request: Request, pk: int) -> Response:
+        """The same as ``approve``: the desk never holds an approved, unsent request."""
+        return self._approve_and_send(request)
+
+    def _approve_and_send(self, request: Request) -> Response:
+        result = request_approve_and_send(request=self.get_object(), approver=request.user)
+        return Response(RemovalRequestSerializer(result.request).data)
+
+    @extend_schema(request=OutcomeSerializer, responses={200: RequestLineSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        filterset_class=None,
+        url_path="items/<int:item_id>/outcome",
+    )
+    def outcome(self, request: Request, pk: int, item_id: int) -> Response:
+        """Record the operator's answer for one URL on their behalf (e.g. told by phone)."""
+        removal_request = self.get_object()
+        line = get_object_or_404(RequestItem, request=removal_request, item_id=item_id)
+        form = OutcomeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        request_item_record_outcome(
+            line=line,
+            outcome=form.validated_data["outcome"],
+            source=OutcomeSource.OFFICER,
+            recorded_by=request.user,
+            reason=form.validated_data["reason"],
+        )
+        line.refresh_from_db()
+        return Response(RequestLineSerializer(line).data)
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    request = django_filters.NumberFilter(field_name="line__request_id")
+    item = django_filters.NumberFilter(field_name="line__item_id")
+    source = django_filters.ChoiceFilter(choices=OutcomeSource.choices)
+    recorded_after = django_filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
+
+    class Meta:
+        model = OutcomeRecord
+        fields = ["request", "item", "source"]
+
+
+class OutcomeViewSet(viewsets.ReadOnlyModelViewSet[OutcomeRecord]):
+    """Every answer recorded, amendments included (the latest per line counts)."""
+
+    read_permission = "cases.view_outcomerecord"
+    lookup_value_converter = "int"
+    serializer_class = OutcomeRecordSerializer
+    filterset_class = OutcomeFilter
+
+    def get_queryset(self) -> QuerySet[OutcomeRecord]:
+        return OutcomeRecord.objects.select_related("line")
+
+
+class CorrespondenceFilter(django_filters.FilterSet):
+    request = django_filters.NumberFilter(field_name="request_id")
+    direction = django_filters.CharFilter()
+    channel = django_filters.CharFilter()
+
+    class Meta:
+        model = Correspondence
+        fields = ["request", "direction", "channel"]
+
+
+class CorrespondenceViewSet(viewsets.ReadOnlyModelViewSet[Correspondence]):
+    """Emails, portal answers and notes of every request (portal links withheld, 0017)."""
+
+    read_permission = "cases.view_correspondence"
+    lookup_value_converter = "int"
+    serializer_class = CorrespondenceSerializer
+    filterset_class = CorrespondenceFilter
+
+    def get_queryset(self) -> QuerySet[Correspondence]:
+        return Correspondence.objects.defer("raw")
+
+
+class CheckFilter(django_filters.FilterSet):
+    item = django_filters.NumberFilter(field_name="item_id")
+    classification = django_filters.CharFilter()
+
+    class Meta:
+        model = UrlCheck
+        fields = ["item", "classification"]
+
+
+class CheckViewSet(viewsets.ReadOnlyModelViewSet[UrlCheck]):
+    """Verification checks: did the content really go down?"""
+
+    read_permission = "verification.view_urlcheck"
+    lookup_value_converter = "int"
+    serializer_class = UrlCheckSerializer
+    filterset_class = CheckFilter
+
+    def get_queryset(self) -> QuerySet[UrlCheck]:
+        return UrlCheck.objects.all()
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+METRIC_PARAMETERS = [
+    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (unit time zone)."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Day after the last (half-open)."),
+    *(
+        OpenApiParameter(name, str, many=True, description="Repeat for several values.")
+        for name in ("platform", "tier", "kind", "architecture", "country", "legal_basis",
+                     "request_type", "actor")
+    ),
+]  # fmt: skip
+
+
+class MetricsViewSet(viewsets.GenericViewSet[Any]):
+    """DESIGN §5 compliance figures from the same selector as the metrics pages."""
+
+    read_permission = "metrics.view_figures"
+    pagination_class = None
+    filterset_class = None
+    serializer_class = MetricsSerializer
+
+    def _figures(self, request: Request, group_by: tuple[str, ...]) -> Response:
+        filters = MetricFilters.from_query(request.query_params)
+        rows = compliance_figures(filters=filters, group_by=group_by)
+        return Response({"results": [_jsonable(row.as_dict()) for row in rows]})
+
+    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: MetricsSerializer})
+    @action(detail=False, methods=["get"])
+    def platforms(self, request: Request) -> Response:
+        """Per platform, for the period (the league table's figures)."""
+        return self._figures(request, ("platform",))
+
+    @extend_schema(parameters=METRIC_PARAMETERS, responses={200: MetricsSerializer})
+    @action(detail=False, methods=["get"])
+    def weeks(self, request: Request) -> Response:
+        """Per ISO week (Mondays, unit time zone), for the period."""
+        return self._figures(request, ("week",))
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: str(value) if isinstance(value, Promise) else value for key, value in row.items()}

@@ -396,6 +396,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set shared by several fields (imported lazily).
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": LANGUAGES,
+        "OutcomeEnum": "cases.models.Outcome",
+        "OfficerOutcomeEnum": "cases.forms.requests.OFFICER_OUTCOMES",
+        "OutcomeSourceEnum": "cases.models.OutcomeSource",
+        "VerificationStatusEnum": "cases.models.VerificationStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_error_responses",
