@@ -3,19 +3,26 @@ row seen twice), and as fast on page 10,000 as on page 1 (an index seek per page
 
 from __future__ import annotations
 
-from rest_framework.pagination import CursorPagination
+from typing import Any
 
-
-class NewestFirst(CursorPagination):
-    page_size = 50
-    max_page_size = 500
-    page_size_query_param = "page_size"
-    # The id breaks ties between rows created in the same microsecond.
-    ordering = ("-created_at", "-id")
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 
 
 class ById(CursorPagination):
+    """Newest first by id (ids grow with time; ``created_at`` would tie on the thousands
+    of rows one intake stamps with one time)."""
+
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
-    ordering = ("id",)
+    ordering = "-id"
+
+    def decode_cursor(self, request: Any) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            # A cursor the client garbled is bad input (400), not a missing page.
+            raise ValidationError(
+                {self.cursor_query_param: ["Not a cursor this API gave out; start again."]}
+            ) from None

@@ -3,6 +3,7 @@ then handed to the services, which decide (roles, four-eyes, states)."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from django.conf import settings
@@ -28,13 +29,28 @@ from platforms.models import Contact, Platform, PlatformDomain, UpstreamProvider
 from verification.models import UrlCheck
 
 
-class PlatformDomainSerializer(serializers.ModelSerializer[PlatformDomain]):
+class ReadModelSerializer(serializers.ModelSerializer[Any]):
+    """A model's fields as read: a choice field that may be blank says so in the schema
+    (DRF drops ``allow_blank`` from read-only fields, and the schema would then promise
+    a value from the choices where the API sends "")."""
+
+    def include_extra_kwargs(
+        self, kwargs: MutableMapping[str, Any], extra_kwargs: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        blank_choice = bool(kwargs.get("allow_blank")) and "choices" in kwargs
+        kept = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank_choice:
+            kept["allow_blank"] = True
+        return kept
+
+
+class PlatformDomainSerializer(ReadModelSerializer):
     class Meta:
         model = PlatformDomain
         fields = ["id", "domain"]
 
 
-class UpstreamSerializer(serializers.ModelSerializer[UpstreamProvider]):
+class UpstreamSerializer(ReadModelSerializer):
     provider: serializers.PrimaryKeyRelatedField[Platform] = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
@@ -45,7 +61,7 @@ class UpstreamSerializer(serializers.ModelSerializer[UpstreamProvider]):
         fields = ["id", "provider", "provider_name", "role"]
 
 
-class PlatformSerializer(serializers.ModelSerializer[Platform]):
+class PlatformSerializer(ReadModelSerializer):
     country = serializers.CharField(source="country.code", read_only=True)
     domains = PlatformDomainSerializer(many=True, read_only=True)
     upstream = UpstreamSerializer(source="upstream_links", many=True, read_only=True)
@@ -60,7 +76,7 @@ class PlatformSerializer(serializers.ModelSerializer[Platform]):
         read_only_fields = fields
 
 
-class ItemSerializer(serializers.ModelSerializer[Item]):
+class ItemSerializer(ReadModelSerializer):
     class Meta:
         model = Item
         fields = [
@@ -132,7 +148,7 @@ def bulk_max_urls() -> int:
     return int(settings.API_BULK_MAX_URLS)
 
 
-class ContactSerializer(serializers.ModelSerializer[Contact]):
+class ContactSerializer(ReadModelSerializer):
     class Meta:
         model = Contact
         fields = [
@@ -142,21 +158,21 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
         read_only_fields = fields
 
 
-class ActorSerializer(serializers.ModelSerializer[Actor]):
+class ActorSerializer(ReadModelSerializer):
     class Meta:
         model = Actor
         fields = ["id", "name", "proscribed", "created_at"]
         read_only_fields = fields
 
 
-class CaseSerializer(serializers.ModelSerializer[Case]):
+class CaseSerializer(ReadModelSerializer):
     class Meta:
         model = Case
         fields = ["id", "title", "description", "actor", "status", "created_by", "created_at"]
         read_only_fields = fields
 
 
-class RequestLineSerializer(serializers.ModelSerializer[RequestItem]):
+class RequestLineSerializer(ReadModelSerializer):
     url = serializers.CharField(source="item.url_normalised", read_only=True)
 
     class Meta:
@@ -168,7 +184,7 @@ class RequestLineSerializer(serializers.ModelSerializer[RequestItem]):
         read_only_fields = fields
 
 
-class RemovalRequestSerializer(serializers.ModelSerializer[RemovalRequest]):
+class RemovalRequestSerializer(ReadModelSerializer):
     class Meta:
         model = RemovalRequest
         fields = [
@@ -188,7 +204,7 @@ class RemovalRequestDetailSerializer(RemovalRequestSerializer):
         read_only_fields = fields
 
 
-class OutcomeRecordSerializer(serializers.ModelSerializer[OutcomeRecord]):
+class OutcomeRecordSerializer(ReadModelSerializer):
     request = serializers.IntegerField(source="line.request_id", read_only=True)
     item = serializers.IntegerField(source="line.item_id", read_only=True)
 
@@ -201,7 +217,7 @@ class OutcomeRecordSerializer(serializers.ModelSerializer[OutcomeRecord]):
         read_only_fields = fields
 
 
-class CorrespondenceSerializer(serializers.ModelSerializer[Correspondence]):
+class CorrespondenceSerializer(ReadModelSerializer):
     class Meta:
         model = Correspondence
         fields = [
@@ -212,7 +228,7 @@ class CorrespondenceSerializer(serializers.ModelSerializer[Correspondence]):
         read_only_fields = fields
 
 
-class UrlCheckSerializer(serializers.ModelSerializer[UrlCheck]):
+class UrlCheckSerializer(ReadModelSerializer):
     class Meta:
         model = UrlCheck
         fields = [
@@ -238,7 +254,7 @@ class HoldSerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
-class HoldResultSerializer(serializers.ModelSerializer[Hold]):
+class HoldResultSerializer(ReadModelSerializer):
     class Meta:
         model = Hold
         fields = ["id", "item", "reason", "requesting_agency", "review_on", "placed_by",

@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import PayloadTooLarge
+from api.filters import IdFilter, UtcIsoDateTimeFilter
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import run_once
 from api.pagination import ById
@@ -98,11 +99,11 @@ class ItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="URL contains")
     status = django_filters.ChoiceFilter(choices=ItemStatus.choices)
     category = django_filters.ChoiceFilter(choices=ItemCategory.choices)
-    platform = django_filters.NumberFilter(field_name="platform_id")
-    case = django_filters.NumberFilter(field_name="case_id")
+    platform = IdFilter(field_name="platform_id")
+    case = IdFilter(field_name="case_id")
     threat_to_life = django_filters.BooleanFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Item
@@ -273,7 +274,7 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
 
 
 class ContactFilter(django_filters.FilterSet):
-    platform = django_filters.NumberFilter(field_name="platform_id")
+    platform = IdFilter(field_name="platform_id")
     is_active = django_filters.BooleanFilter()
 
     class Meta:
@@ -306,7 +307,7 @@ class ActorViewSet(viewsets.ReadOnlyModelViewSet[Actor]):
 
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
-    actor = django_filters.NumberFilter(field_name="actor_id")
+    actor = IdFilter(field_name="actor_id")
 
     class Meta:
         model = Case
@@ -326,9 +327,9 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet[Case]):
 class RequestFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=RequestState.choices)
     request_type = django_filters.ChoiceFilter(choices=RequestType.choices)
-    platform = django_filters.NumberFilter(field_name="platform_id")
-    sent_after = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
-    sent_before = django_filters.IsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
+    platform = IdFilter(field_name="platform_id")
+    sent_after = UtcIsoDateTimeFilter(field_name="sent_at", lookup_expr="gte")
+    sent_before = UtcIsoDateTimeFilter(field_name="sent_at", lookup_expr="lt")
 
     class Meta:
         model = RemovalRequest
@@ -441,10 +442,10 @@ class RequestViewSet(viewsets.ReadOnlyModelViewSet[RemovalRequest]):
 
 
 class OutcomeFilter(django_filters.FilterSet):
-    request = django_filters.NumberFilter(field_name="line__request_id")
-    item = django_filters.NumberFilter(field_name="line__item_id")
+    request = IdFilter(field_name="line__request_id")
+    item = IdFilter(field_name="line__item_id")
     source = django_filters.ChoiceFilter(choices=OutcomeSource.choices)
-    recorded_after = django_filters.IsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
+    recorded_after = UtcIsoDateTimeFilter(field_name="recorded_at", lookup_expr="gte")
 
     class Meta:
         model = OutcomeRecord
@@ -464,7 +465,7 @@ class OutcomeViewSet(viewsets.ReadOnlyModelViewSet[OutcomeRecord]):
 
 
 class CorrespondenceFilter(django_filters.FilterSet):
-    request = django_filters.NumberFilter(field_name="request_id")
+    request = IdFilter(field_name="request_id")
     direction = django_filters.CharFilter()
     channel = django_filters.CharFilter()
 
@@ -486,7 +487,7 @@ class CorrespondenceViewSet(viewsets.ReadOnlyModelViewSet[Correspondence]):
 
 
 class CheckFilter(django_filters.FilterSet):
-    item = django_filters.NumberFilter(field_name="item_id")
+    item = IdFilter(field_name="item_id")
     classification = django_filters.CharFilter()
 
     class Meta:

@@ -228,9 +228,9 @@ def test_cursor_pages_neither_skip_nor_repeat_rows_while_items_are_added(alice, 
     assert before_first_page <= set(seen)
 
 
-def test_a_garbled_cursor_is_a_404_as_drf_answers_it(alice):
+def test_a_garbled_cursor_is_a_400(alice):
     response = token_client(alice).get("/api/v1/items/", {"cursor": "not-a-cursor"})
-    assert_error_shape(response, 404, "not_found")
+    assert "cursor" in assert_error_shape(response, 400, "invalid")["fields"]
 
 
 # --- bulk intake -----------------------------------------------------------------------
