@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -74,7 +76,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         for error_class, http_status, code in DOMAIN_ERRORS:
             if isinstance(exc, error_class):
                 return Response(error_body(code, exc.message), status=http_status)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(
+            f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; send less per call."
+        )
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as FieldError
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -26,11 +29,11 @@ class UtcIsoDateTimeField(IsoDateTimeField):
             return None
         offset = parsed.utcoffset()
         if offset is not None and abs(offset.total_seconds()) >= 16 * 3600:
-            raise ValidationError("The UTC offset must be within ±15:59.", code="invalid")
+            raise FieldError("The UTC offset must be within ±15:59.", code="invalid")
         try:
             return parsed.astimezone(UTC)
         except (OverflowError, ValueError):
-            raise ValidationError("That date-time is out of range.", code="invalid") from None
+            raise FieldError("That date-time is out of range.", code="invalid") from None
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -47,3 +50,20 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
+
+
+class OneOrdering(OrderingFilter):
+    """``?ordering=`` with one of the view's ``ordering_fields`` (``-`` for descending),
+    always ending in ``id`` so that cursor pages are stable; anything else is a 400
+    naming the choices, never silently the default."""
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> Sequence[str] | None:
+        given = request.query_params.get(self.ordering_param)
+        if not given:
+            return self.get_default_ordering(view)
+        valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
+        if given.lstrip("-") not in valid:
+            choices = ", ".join(f"{name}, -{name}" for name in valid)
+            raise ValidationError({self.ordering_param: [f"Use one of: {choices}."]})
+        tie_breaker = "-id" if given.startswith("-") else "id"
+        return [given] if given.lstrip("-") == "id" else [given, tie_breaker]

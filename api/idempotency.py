@@ -4,7 +4,7 @@ The key's row is inserted first, in the same transaction as the work: a second c
 the same key waits on the unique index until the first commits, then finds its answer.
 If the first call fails, its transaction (the row with it) is rolled back, so a retry
 runs again. The same key with another endpoint or body is a 409, never a silent replay
-of something else. A key is remembered for IDEMPOTENCY_KEY_DAYS.
+of something else. A key is remembered for IDEMPOTENCY_KEY_DAYS, then forgotten.
 """
 
 from __future__ import annotations
@@ -56,6 +56,16 @@ def _replay(call: IdempotentCall, endpoint: str, fingerprint: str) -> Response:
     return response
 
 
+# Keys past their window are forgotten by the keyed calls themselves, a bounded batch at a
+# time (on the created_at index), so no periodic job has to reach up into the API.
+FORGET_BATCH = 500
+
+
+def _forget_before(window_start: Any) -> None:
+    expired = IdempotentCall.objects.filter(created_at__lt=window_start).order_by("created_at")
+    IdempotentCall.objects.filter(pk__in=expired.values("pk")[:FORGET_BATCH]).delete()
+
+
 def run_once(
     request: Request, *, endpoint: str, payload: Any, act: Callable[[], Response]
 ) -> Response:
@@ -66,7 +76,7 @@ def run_once(
     user: Any = request.user  # authenticated: the view's permission class saw to it
     fingerprint = _fingerprint(payload)
     window_start = timezone.now() - timedelta(days=settings.IDEMPOTENCY_KEY_DAYS)
-    IdempotentCall.objects.filter(user=user, key=key, created_at__lt=window_start).delete()
+    _forget_before(window_start)
     with transaction.atomic():
         try:
             with transaction.atomic():

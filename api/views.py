@@ -118,6 +118,7 @@ class PlatformViewSet(viewsets.ReadOnlyModelViewSet[Platform]):
 
     read_permission = "platforms.view_platform"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "name", "created_at")
     serializer_class = PlatformSerializer
     filterset_class = PlatformFilter
     pagination_class = ById
@@ -163,6 +164,7 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet[Item]):
 
     read_permission = "cases.view_item"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "created_at")
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
     pagination_class = ById
@@ -287,6 +289,7 @@ class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
 
     read_permission = "platforms.view_contact"
     lookup_value_converter = "int"
+    ordering_fields = ("id",)
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
 
@@ -299,6 +302,7 @@ class ActorViewSet(viewsets.ReadOnlyModelViewSet[Actor]):
 
     read_permission = "cases.view_actor"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "name")
     serializer_class = ActorSerializer
 
     def get_queryset(self) -> QuerySet[Actor]:
@@ -317,6 +321,7 @@ class CaseFilter(django_filters.FilterSet):
 class CaseViewSet(viewsets.ReadOnlyModelViewSet[Case]):
     read_permission = "cases.view_case"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "created_at")
     serializer_class = CaseSerializer
     filterset_class = CaseFilter
 
@@ -341,6 +346,7 @@ class RequestViewSet(viewsets.ReadOnlyModelViewSet[RemovalRequest]):
 
     read_permission = "cases.view_removalrequest"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "created_at")  # not sent_at: a cursor cannot page over NULLs
     filterset_class = RequestFilter
 
     def get_queryset(self) -> QuerySet[RemovalRequest]:
@@ -457,6 +463,7 @@ class OutcomeViewSet(viewsets.ReadOnlyModelViewSet[OutcomeRecord]):
 
     read_permission = "cases.view_outcomerecord"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "recorded_at")
     serializer_class = OutcomeRecordSerializer
     filterset_class = OutcomeFilter
 
@@ -479,6 +486,7 @@ class CorrespondenceViewSet(viewsets.ReadOnlyModelViewSet[Correspondence]):
 
     read_permission = "cases.view_correspondence"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "created_at")
     serializer_class = CorrespondenceSerializer
     filterset_class = CorrespondenceFilter
 
@@ -500,6 +508,7 @@ class CheckViewSet(viewsets.ReadOnlyModelViewSet[UrlCheck]):
 
     read_permission = "verification.view_urlcheck"
     lookup_value_converter = "int"
+    ordering_fields = ("id", "checked_at")
     serializer_class = UrlCheckSerializer
     filterset_class = CheckFilter
 
@@ -525,7 +534,7 @@ class MetricsViewSet(viewsets.GenericViewSet[Any]):
 
     read_permission = "metrics.view_figures"
     pagination_class = None
-    filterset_class = None
+    filter_backends: list[Any] = []
     serializer_class = MetricsSerializer
 
     def _figures(self, request: Request, group_by: tuple[str, ...]) -> Response:

@@ -84,6 +84,7 @@ def measure(context: BenchContext) -> list[Figure]:
         figures.append(
             Figure("P3", name, None, "URLs/s", f">= {RATE_TARGET:,}/s", None, note=repr(exc))
         )
+    figures.append(_api_call(urls))
     memory_name = f"bulk intake peak Python memory ({len(urls):,} URLs, tracemalloc)"
     try:
         with rolled_back():
@@ -109,3 +110,35 @@ def measure(context: BenchContext) -> list[Figure]:
             Figure("P3", memory_name, None, "MB", f"<= {MEMORY_TARGET_MB} MB", None, note=repr(exc))
         )
     return figures
+
+
+def _api_call(urls: list[str]) -> Figure:
+    """One ``POST /api/v1/items/bulk/`` of API_BULK_MAX_URLS new URLs, through the whole
+    Django stack (token, JSON, per-line answer), rolled back like the rest."""
+    from django.conf import settings
+    from django.test import Client
+
+    from api.services import api_token_issue
+
+    count = min(settings.API_BULK_MAX_URLS, len(urls))
+    name = f"bulk intake through the API, one call of {count:,} URLs"
+    body = {"urls": urls[:count], "category": "propaganda", "legal_basis": "terms_of_service"}
+    try:
+        with rolled_back():
+            officer = _officer()
+            secret = api_token_issue(user=officer, name="bench", by=officer).secret
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}", HTTP_HOST="127.0.0.1")
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/items/bulk/", data=body, content_type="application/json"
+            )
+            seconds = time.perf_counter() - started
+            created = response.json()["counts"]["created"] if response.status_code == 200 else 0
+        rate = count / seconds
+        return Figure(
+            "P3", name, round(rate), "URLs/s", f">= {RATE_TARGET:,}/s",
+            rate >= RATE_TARGET and created == count,
+            note=f"HTTP {response.status_code}, {created:,} created in {seconds:.2f} s",
+        )  # fmt: skip
+    except Exception as exc:
+        return Figure("P3", name, None, "URLs/s", f">= {RATE_TARGET:,}/s", None, note=repr(exc))

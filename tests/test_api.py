@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -454,3 +455,58 @@ def test_the_services_refuse_a_role_that_may_not_compose_submit_or_record(dave, 
         request_item_record_outcome(
             line=line, outcome="removed", source="officer", recorded_by=dave
         )
+
+
+def test_a_key_is_forgotten_after_its_window_and_then_acts_again(alice, platform, settings):
+    client = token_client(alice)
+    body = bulk_body(["https://pastebay.example.net/weekly"])
+    client.post(BULK, body, format="json", HTTP_IDEMPOTENCY_KEY="weekly")
+    IdempotentCall.objects.update(created_at=timezone.now() - timedelta(days=8))
+    Item.objects.all().delete()
+    again = client.post(BULK, body, format="json", HTTP_IDEMPOTENCY_KEY="weekly")
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["results"][0]["status"] == "created"
+    assert IdempotentCall.objects.count() == 1
+
+
+def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape(alice, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = token_client(alice).post(
+        BULK, bulk_body([f"https://a.example/{'x' * 100}/{n}" for n in range(200)]), format="json"
+    )
+    assert "bytes" in assert_error_shape(response, 413, "too_large")["message"]
+
+
+def test_the_browser_session_works_with_its_csrf_token_and_not_without(client, alice, platform):
+    client.force_login(alice)
+    assert client.get("/api/v1/platforms/").status_code == 200
+    strict = APIClient(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    refused = strict.post(BULK, bulk_body(["https://pastebay.example.net/s"]), format="json")
+    assert_error_shape(refused, 403, "permission_denied")
+    assert "CSRF" in refused.json()["error"]["message"]
+    assert not Item.objects.exists()
+
+
+def test_lists_order_by_an_allowed_field_and_refuse_others(alice, platform):
+    first, second = ItemFactory(platform=platform), ItemFactory(platform=platform)
+    client = token_client(alice)
+    newest = client.get("/api/v1/items/").json()["results"]
+    assert [row["id"] for row in newest] == [second.pk, first.pk]
+    oldest = client.get("/api/v1/items/", {"ordering": "created_at"}).json()["results"]
+    assert [row["id"] for row in oldest] == [first.pk, second.pk]
+    error = assert_error_shape(client.get("/api/v1/items/", {"ordering": "url_normalised"}),
+                               400, "invalid")  # fmt: skip
+    assert "created_at" in error["fields"]["ordering"][0]
+
+
+def test_cursor_pages_in_created_order_hold_every_row_once(alice, platform):
+    ItemFactory.create_batch(7, platform=platform)
+    client = token_client(alice)
+    seen: list[int] = []
+    url: str | None = "/api/v1/items/?ordering=created_at&page_size=2"
+    while url:
+        page = client.get(url).json()
+        seen.extend(row["id"] for row in page["results"])
+        url = page["next"]
+    assert seen == sorted(Item.objects.values_list("id", flat=True))
