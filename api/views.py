@@ -28,7 +28,6 @@ from api.errors import PayloadTooLarge
 from api.filters import IdFilter, UtcIsoDateTimeFilter
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import run_once
-from api.pagination import ById
 from api.serializers import (
     ActorSerializer,
     BulkIntakeSerializer,
@@ -113,15 +112,20 @@ class ItemFilter(django_filters.FilterSet):
         return items_matching(queryset, value)
 
 
-class PlatformViewSet(viewsets.ReadOnlyModelViewSet[Platform]):
+class ReadViewSet(viewsets.ReadOnlyModelViewSet[Any]):
+    """A resource's list (filtered, ordered, cursor-paged) and detail, by integer id."""
+
+    lookup_value_converter = "int"
+    ordering_fields: tuple[str, ...] = ("id", "created_at")
+
+
+class PlatformViewSet(ReadViewSet):
     """Platforms with their domains and upstream providers."""
 
     read_permission = "platforms.view_platform"
-    lookup_value_converter = "int"
     ordering_fields = ("id", "name", "created_at")
     serializer_class = PlatformSerializer
     filterset_class = PlatformFilter
-    pagination_class = ById
 
     def get_queryset(self) -> QuerySet[Platform]:
         return Platform.objects.prefetch_related("domains", "upstream_links__provider")
@@ -159,18 +163,13 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
-class ItemViewSet(viewsets.ReadOnlyModelViewSet[Item]):
+class ItemViewSet(ReadViewSet):
     """Referred URLs. ``POST items/bulk/`` refers many at once."""
 
     read_permission = "cases.view_item"
-    lookup_value_converter = "int"
-    ordering_fields = ("id", "created_at")
     serializer_class = ItemSerializer
     filterset_class = ItemFilter
-    pagination_class = ById
-
-    def get_queryset(self) -> QuerySet[Item]:
-        return Item.objects.all()
+    queryset = Item.objects.all()
 
     @extend_schema(
         request=BulkIntakeSerializer,
@@ -284,29 +283,23 @@ class ContactFilter(django_filters.FilterSet):
         fields = ["platform", "is_active"]
 
 
-class ContactViewSet(viewsets.ReadOnlyModelViewSet[Contact]):
+class ContactViewSet(ReadViewSet):
     """Platform operators' contacts (abuse desks, legal, web forms)."""
 
     read_permission = "platforms.view_contact"
-    lookup_value_converter = "int"
     ordering_fields = ("id",)
     serializer_class = ContactSerializer
     filterset_class = ContactFilter
-
-    def get_queryset(self) -> QuerySet[Contact]:
-        return Contact.objects.all()
+    queryset = Contact.objects.all()
 
 
-class ActorViewSet(viewsets.ReadOnlyModelViewSet[Actor]):
+class ActorViewSet(ReadViewSet):
     """Groups and networks the referred content belongs to."""
 
     read_permission = "cases.view_actor"
-    lookup_value_converter = "int"
     ordering_fields = ("id", "name")
     serializer_class = ActorSerializer
-
-    def get_queryset(self) -> QuerySet[Actor]:
-        return Actor.objects.all()
+    queryset = Actor.objects.all()
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -318,15 +311,11 @@ class CaseFilter(django_filters.FilterSet):
         fields = ["status", "actor"]
 
 
-class CaseViewSet(viewsets.ReadOnlyModelViewSet[Case]):
+class CaseViewSet(ReadViewSet):
     read_permission = "cases.view_case"
-    lookup_value_converter = "int"
-    ordering_fields = ("id", "created_at")
     serializer_class = CaseSerializer
     filterset_class = CaseFilter
-
-    def get_queryset(self) -> QuerySet[Case]:
-        return Case.objects.all()
+    queryset = Case.objects.all()
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -341,12 +330,11 @@ class RequestFilter(django_filters.FilterSet):
         fields = ["state", "request_type", "platform"]
 
 
-class RequestViewSet(viewsets.ReadOnlyModelViewSet[RemovalRequest]):
+class RequestViewSet(ReadViewSet):
     """Removal requests; a request's detail lists its lines (one per URL) and outcomes."""
 
     read_permission = "cases.view_removalrequest"
-    lookup_value_converter = "int"
-    ordering_fields = ("id", "created_at")  # not sent_at: a cursor cannot page over NULLs
+    # Not sent_at: a cursor cannot page over NULLs (drafts).
     filterset_class = RequestFilter
 
     def get_queryset(self) -> QuerySet[RemovalRequest]:
@@ -458,17 +446,14 @@ class OutcomeFilter(django_filters.FilterSet):
         fields = ["request", "item", "source"]
 
 
-class OutcomeViewSet(viewsets.ReadOnlyModelViewSet[OutcomeRecord]):
+class OutcomeViewSet(ReadViewSet):
     """Every answer recorded, amendments included (the latest per line counts)."""
 
     read_permission = "cases.view_outcomerecord"
-    lookup_value_converter = "int"
     ordering_fields = ("id", "recorded_at")
     serializer_class = OutcomeRecordSerializer
     filterset_class = OutcomeFilter
-
-    def get_queryset(self) -> QuerySet[OutcomeRecord]:
-        return OutcomeRecord.objects.select_related("line")
+    queryset = OutcomeRecord.objects.select_related("line")
 
 
 class CorrespondenceFilter(django_filters.FilterSet):
@@ -481,17 +466,13 @@ class CorrespondenceFilter(django_filters.FilterSet):
         fields = ["request", "direction", "channel"]
 
 
-class CorrespondenceViewSet(viewsets.ReadOnlyModelViewSet[Correspondence]):
+class CorrespondenceViewSet(ReadViewSet):
     """Emails, portal answers and notes of every request (portal links withheld, 0017)."""
 
     read_permission = "cases.view_correspondence"
-    lookup_value_converter = "int"
-    ordering_fields = ("id", "created_at")
     serializer_class = CorrespondenceSerializer
     filterset_class = CorrespondenceFilter
-
-    def get_queryset(self) -> QuerySet[Correspondence]:
-        return Correspondence.objects.defer("raw")
+    queryset = Correspondence.objects.defer("raw")
 
 
 class CheckFilter(django_filters.FilterSet):
@@ -503,17 +484,14 @@ class CheckFilter(django_filters.FilterSet):
         fields = ["item", "classification"]
 
 
-class CheckViewSet(viewsets.ReadOnlyModelViewSet[UrlCheck]):
+class CheckViewSet(ReadViewSet):
     """Verification checks: did the content really go down?"""
 
     read_permission = "verification.view_urlcheck"
-    lookup_value_converter = "int"
     ordering_fields = ("id", "checked_at")
     serializer_class = UrlCheckSerializer
     filterset_class = CheckFilter
-
-    def get_queryset(self) -> QuerySet[UrlCheck]:
-        return UrlCheck.objects.all()
+    queryset = UrlCheck.objects.all()
 
 
 # --- metrics ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from api.services import api_token_issue
 from config.wsgi import application
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 AUTH: dict[str, str] = {}
 EXAMPLES = 40  # per operation
+STATEFUL_SCENARIOS = 30
 # Every other check runs (server errors, status codes, content types, headers, bodies
 # against the schema, negative data rejected, auth enforced). Not "a schema-valid request
 # is accepted": rules the schema cannot state (a hold's review date not in the past, a
@@ -89,3 +90,31 @@ def run_examples(operation: Any) -> None:
         case.call_and_validate(headers=AUTH, excluded_checks=[positive_data_acceptance])
 
     call()
+
+
+def test_linked_calls_hold_to_the_schema_too(api_schema: Any) -> None:
+    """Stateful: schemathesis chains calls through the ids the answers give (a list's ids
+    into the detail and action operations), where random ids would mostly find 404s.
+    Without any link to follow, schemathesis raises NoLinksFound and the test fails."""
+    machine = api_schema.as_state_machine()
+
+    class Linked(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": AUTH}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            # ignored_auth runs in the test above; here the token rides along with whatever
+            # credentials a step generates, so "invalid auth accepted" would be our token.
+            case.validate_response(
+                response, excluded_checks=[positive_data_acceptance, ignored_auth]
+            )
+
+    Linked.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
