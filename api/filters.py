@@ -40,6 +40,25 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class StrictBooleanField(forms.Field):
+    """``true`` / ``false`` (or 1 / 0); anything else is a 400, where django-filter's
+    boolean field would quietly not filter at all."""
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        lowered = str(value).strip().lower()
+        if lowered in ("true", "1"):
+            return True
+        if lowered in ("false", "0"):
+            return False
+        raise FieldError("Use true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 @extend_schema_field(OpenApiTypes.INT64)
 class IdFilter(django_filters.NumberFilter):
     """An id: a whole number the database can hold (a bigint), or a 400."""

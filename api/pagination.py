@@ -18,6 +18,19 @@ class ById(CursorPagination):
     page_size_query_param = "page_size"
     ordering = "-id"
 
+    def get_page_size(self, request: Any) -> int:
+        given = request.query_params.getlist(self.page_size_query_param)
+        if not given:
+            return self.page_size
+        if len(given) == 1 and given[0].isascii() and given[0].isdigit():
+            size = int(given[0])
+            if 1 <= size <= self.max_page_size:
+                return size
+        # DRF would quietly fall back to the default: say what is wrong instead.
+        raise ValidationError(
+            {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
+        )
+
     def decode_cursor(self, request: Any) -> Cursor | None:
         try:
             return super().decode_cursor(request)

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import PayloadTooLarge
-from api.filters import IdFilter, UtcIsoDateTimeFilter
+from api.filters import IdFilter, StrictBooleanFilter, UtcIsoDateTimeFilter
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import run_once
 from api.serializers import (
@@ -100,7 +100,7 @@ class ItemFilter(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(choices=ItemCategory.choices)
     platform = IdFilter(field_name="platform_id")
     case = IdFilter(field_name="case_id")
-    threat_to_life = django_filters.BooleanFilter()
+    threat_to_life = StrictBooleanFilter()
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
@@ -276,7 +276,7 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
 
 class ContactFilter(django_filters.FilterSet):
     platform = IdFilter(field_name="platform_id")
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Contact

@@ -510,3 +510,13 @@ def test_cursor_pages_in_created_order_hold_every_row_once(alice, platform):
         seen.extend(row["id"] for row in page["results"])
         url = page["next"]
     assert seen == sorted(Item.objects.values_list("id", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [({"page_size": "0"}, "page_size"), ({"page_size": "lots"}, "page_size"),
+     ({"page_size": "501"}, "page_size"), ({"threat_to_life": "maybe"}, "threat_to_life")],
+)  # fmt: skip
+def test_a_bad_page_size_or_flag_is_a_400_not_quietly_ignored(alice, query, field):
+    error = assert_error_shape(token_client(alice).get("/api/v1/items/", query), 400, "invalid")
+    assert field in error["fields"]
