@@ -86,3 +86,22 @@ class OneOrdering(OrderingFilter):
             raise ValidationError({self.ordering_param: [f"Use one of: {choices}."]})
         tie_breaker = "-id" if given.startswith("-") else "id"
         return [given] if given.lstrip("-") == "id" else [given, tie_breaker]
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter given with an empty value (``?status=``) or twice is a 400: an HTML form
+    sends its empty fields, a program that sends one has a bug, and quietly not filtering
+    (or filtering on the last of two) would hand it other rows than it asked for."""
+
+    def is_valid(self) -> bool:
+        for name in self.filters:
+            given = self.data.getlist(name) if name in self.data else []
+            problem = ""
+            if any(value == "" for value in given):
+                problem = "Give a value, or leave the parameter out."
+            elif len(given) > 1:
+                problem = "Give this parameter once."
+            if problem:
+                self.form.is_valid()  # builds cleaned_data and errors
+                self.form.add_error(name, problem)
+        return super().is_valid()

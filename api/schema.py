@@ -36,7 +36,11 @@ WRITES = {
     "400": "The input is not valid (see fields) or the service refused it.",
     "409": "The call conflicts with the current state.",
 }
-READS = {"400": "A filter or cursor is not valid."}
+READS = {
+    "400": "A filter or cursor is not valid.",
+    # From the HTTP server in front (gunicorn), before the API: not in the error shape.
+    "414": "The URL is too long.",
+}
 DETAIL = {"404": "No such object."}
 BULK = {"413": "Too many URLs in one call."}
 
@@ -54,5 +58,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 errors.update(BULK)
             responses = operation.setdefault("responses", {})
             for code, description in errors.items():
-                responses.setdefault(code, {"description": description, "content": reference})
+                answer: dict[str, Any] = {"description": description}
+                if code != "414":
+                    answer["content"] = reference
+                responses.setdefault(code, answer)
     return result

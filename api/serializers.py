@@ -87,7 +87,25 @@ class ItemSerializer(ReadModelSerializer):
         read_only_fields = fields
 
 
-class UrlText(serializers.CharField):
+class JsonString(serializers.CharField):
+    """A JSON string only (DRF's CharField also turns 5 or true into "5", "True")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class JsonId(serializers.PrimaryKeyRelatedField):
+    """An object's id as a JSON number, or null where allowed; DRF would read "" as null."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "":
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
+
+
+class UrlText(JsonString):
     """One entry of ``urls``: any string. What is not a URL (blank, a NUL, a lone
     surrogate) is rejected on its own line by the intake, never by refusing the call."""
 
@@ -97,21 +115,27 @@ class UrlText(serializers.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, refused_here)]
 
 
+class JsonBoolean(serializers.BooleanField):
+    """A JSON true or false only (DRF's BooleanField also takes 1, "yes", "on", …)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # fail() raises
+
+
 class BulkIntakeSerializer(serializers.Serializer[dict[str, Any]]):
     urls = serializers.ListField(
         child=UrlText(),
         allow_empty=False,
         help_text="Up to API_BULK_MAX_URLS (10,000) URLs, one per entry.",
     )
-    case = serializers.PrimaryKeyRelatedField(
-        queryset=Case.objects.all(), required=False, allow_null=True, default=None
-    )
+    case = JsonId(queryset=Case.objects.all(), required=False, allow_null=True, default=None)
     category = serializers.ChoiceField(choices=ItemCategory.choices)
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
-    threat_to_life = serializers.BooleanField(required=False, default=False)
-    assessment_note = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=10_000
-    )
+    threat_to_life = JsonBoolean(required=False, default=False)
+    assessment_note = JsonString(required=False, allow_blank=True, default="", max_length=10_000)
 
     def validate_assessment_note(self, note: str) -> str:
         if "\x00" in note:
@@ -149,6 +173,11 @@ def bulk_max_urls() -> int:
 
 
 class ContactSerializer(ReadModelSerializer):
+    # Plain strings: a web-form contact has no email and an email contact no form URL
+    # (both ""), which the "email" and "uri" formats would not allow.
+    email = serializers.CharField(read_only=True, help_text="Empty for a web-form contact.")
+    web_form_url = serializers.CharField(read_only=True, help_text="Empty for an email contact.")
+
     class Meta:
         model = Contact
         fields = [
@@ -243,15 +272,13 @@ class UrlCheckSerializer(ReadModelSerializer):
 
 
 class ReviewSerializer(serializers.Serializer[dict[str, Any]]):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    note = JsonString(required=False, allow_blank=True, default="", max_length=4000)
 
 
 class HoldSerializer(serializers.Serializer[dict[str, Any]]):
-    reason = serializers.CharField(max_length=4000)
+    reason = JsonString(max_length=4000)
     review_on = serializers.DateField(help_text="When the hold is looked at again (not past).")
-    requesting_agency = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=200
-    )
+    requesting_agency = JsonString(required=False, allow_blank=True, default="", max_length=200)
 
 
 class HoldResultSerializer(ReadModelSerializer):
@@ -263,7 +290,7 @@ class HoldResultSerializer(ReadModelSerializer):
 
 
 class ComposeSerializer(serializers.Serializer[dict[str, Any]]):
-    platform = serializers.PrimaryKeyRelatedField(
+    platform = JsonId(
         queryset=Platform.objects.all(),
         required=False,
         allow_null=True,
@@ -276,7 +303,7 @@ class ComposeSerializer(serializers.Serializer[dict[str, Any]]):
     legal_basis = serializers.ChoiceField(
         choices=LegalBasis.choices, required=False, allow_blank=True, default=""
     )
-    is_emergency = serializers.BooleanField(required=False, default=False)
+    is_emergency = JsonBoolean(required=False, default=False)
 
 
 class ComposeResultSerializer(serializers.Serializer[dict[str, Any]]):
@@ -291,7 +318,7 @@ class ComposeResultSerializer(serializers.Serializer[dict[str, Any]]):
 
 class OutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     outcome = serializers.ChoiceField(choices=OFFICER_OUTCOMES)
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = JsonString(required=False, allow_blank=True, default="", max_length=2000)
 
 
 class MetricRowSerializer(serializers.Serializer[dict[str, Any]]):

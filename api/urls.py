@@ -44,5 +44,5 @@ urlpatterns = [
         name="docs",
     ),
     # Anything else under /api/ answers in the API's error shape, not an HTML page.
-    re_path(r"^.*$", not_found, name="not_found"),
+    re_path(r"^[\s\S]*$", not_found, name="not_found"),  # [\s\S]: a newline in the path too
 ]

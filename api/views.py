@@ -19,13 +19,13 @@ from rest_framework.decorators import (
     permission_classes,
     throttle_classes,
 )
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.errors import PayloadTooLarge
-from api.filters import IdFilter, StrictBooleanFilter, UtcIsoDateTimeFilter
+from api.filters import IdFilter, StrictBooleanFilter, StrictFilterSet, UtcIsoDateTimeFilter
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import run_once
 from api.serializers import (
@@ -79,7 +79,7 @@ from platforms.selectors import platforms_matching
 from verification.models import UrlCheck
 
 
-class PlatformFilter(django_filters.FilterSet):
+class PlatformFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="search", label="Name or domain contains")
     tier = django_filters.ChoiceFilter(choices=PlatformTier.choices)
     status = django_filters.ChoiceFilter(choices=PlatformStatus.choices)
@@ -94,7 +94,7 @@ class PlatformFilter(django_filters.FilterSet):
         return platforms_matching(queryset, value)
 
 
-class ItemFilter(django_filters.FilterSet):
+class ItemFilter(StrictFilterSet):
     q = django_filters.CharFilter(method="search", label="URL contains")
     status = django_filters.ChoiceFilter(choices=ItemStatus.choices)
     category = django_filters.ChoiceFilter(choices=ItemCategory.choices)
@@ -274,7 +274,7 @@ def not_found(request: Request, *args: Any, **kwargs: Any) -> Response:
 # --- the other resources (read) ------------------------------------------------------------
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(StrictFilterSet):
     platform = IdFilter(field_name="platform_id")
     is_active = StrictBooleanFilter()
 
@@ -302,7 +302,7 @@ class ActorViewSet(ReadViewSet):
     queryset = Actor.objects.all()
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
     actor = IdFilter(field_name="actor_id")
 
@@ -318,7 +318,7 @@ class CaseViewSet(ReadViewSet):
     queryset = Case.objects.all()
 
 
-class RequestFilter(django_filters.FilterSet):
+class RequestFilter(StrictFilterSet):
     state = django_filters.ChoiceFilter(choices=RequestState.choices)
     request_type = django_filters.ChoiceFilter(choices=RequestType.choices)
     platform = IdFilter(field_name="platform_id")
@@ -435,7 +435,7 @@ class RequestViewSet(ReadViewSet):
         return Response(RequestLineSerializer(line).data)
 
 
-class OutcomeFilter(django_filters.FilterSet):
+class OutcomeFilter(StrictFilterSet):
     request = IdFilter(field_name="line__request_id")
     item = IdFilter(field_name="line__item_id")
     source = django_filters.ChoiceFilter(choices=OutcomeSource.choices)
@@ -456,7 +456,7 @@ class OutcomeViewSet(ReadViewSet):
     queryset = OutcomeRecord.objects.select_related("line")
 
 
-class CorrespondenceFilter(django_filters.FilterSet):
+class CorrespondenceFilter(StrictFilterSet):
     request = IdFilter(field_name="request_id")
     direction = django_filters.CharFilter()
     channel = django_filters.CharFilter()
@@ -475,7 +475,7 @@ class CorrespondenceViewSet(ReadViewSet):
     queryset = Correspondence.objects.defer("raw")
 
 
-class CheckFilter(django_filters.FilterSet):
+class CheckFilter(StrictFilterSet):
     item = IdFilter(field_name="item_id")
     classification = django_filters.CharFilter()
 
@@ -516,6 +516,9 @@ class MetricsViewSet(viewsets.GenericViewSet[Any]):
     serializer_class = MetricsSerializer
 
     def _figures(self, request: Request, group_by: tuple[str, ...]) -> Response:
+        empty = sorted({key for key, value in request.query_params.items() if value == ""})
+        if empty:
+            raise ValidationError({key: ["Give a value, or leave it out."] for key in empty})
         filters = MetricFilters.from_query(request.query_params)
         rows = compliance_figures(filters=filters, group_by=group_by)
         return Response({"results": [_jsonable(row.as_dict()) for row in rows]})

@@ -520,3 +520,42 @@ def test_cursor_pages_in_created_order_hold_every_row_once(alice, platform):
 def test_a_bad_page_size_or_flag_is_a_400_not_quietly_ignored(alice, query, field):
     error = assert_error_shape(token_client(alice).get("/api/v1/items/", query), 400, "invalid")
     assert field in error["fields"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/api/v1/items/", {"status": ""}), ("/api/v1/correspondence/", {"request": ""}),
+     ("/api/v1/metrics/platforms/", {"start": ""})],
+)  # fmt: skip
+def test_an_empty_filter_value_is_a_400_not_every_row(alice, path, query):
+    error = assert_error_shape(token_client(alice).get(path, query), 400, "invalid")
+    assert set(query) <= set(error["fields"])
+
+
+def test_flags_in_a_body_are_json_booleans(alice):
+    response = token_client(alice).post(
+        BULK, bulk_body(["https://a.example/"], threat_to_life=1), format="json"
+    )
+    assert "threat_to_life" in assert_error_shape(response, 400, "invalid")["fields"]
+
+
+def test_text_in_a_body_must_be_a_json_string(alice, bob, platform):
+    response = token_client(alice).post(BULK, bulk_body([5]), format="json")
+    assert "urls.0" in assert_error_shape(response, 400, "invalid")["fields"]
+    item = ItemFactory(platform=platform, created_by=alice)
+    response = token_client(bob).post(f"/api/v1/items/{item.pk}/reject/", {"note": 7},
+                                      format="json")  # fmt: skip
+    assert "note" in assert_error_shape(response, 400, "invalid")["fields"]
+
+
+def test_an_unroutable_api_path_is_still_a_json_404(alice):
+    response = token_client(alice).get("/api/v1/cases/%0A%C2%8F/")
+    assert_error_shape(response, 404, "not_found")
+
+
+def test_a_filter_given_twice_or_an_empty_id_in_a_body_is_a_400(alice):
+    client = token_client(alice)
+    twice = client.get("/api/v1/checks/?item=1&item=2")
+    assert "item" in assert_error_shape(twice, 400, "invalid")["fields"]
+    empty_id = client.post("/api/v1/requests/compose/", {"platform": ""}, format="json")
+    assert "platform" in assert_error_shape(empty_id, 400, "invalid")["fields"]
