@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 from rest_framework.validators import ProhibitSurrogateCharactersValidator
@@ -166,10 +165,6 @@ class BulkCountsSerializer(serializers.Serializer[dict[str, Any]]):
 class BulkResultSerializer(serializers.Serializer[dict[str, Any]]):
     counts = BulkCountsSerializer()
     results = BulkLineSerializer(many=True)
-
-
-def bulk_max_urls() -> int:
-    return int(settings.API_BULK_MAX_URLS)
 
 
 class ContactSerializer(ReadModelSerializer):

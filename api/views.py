@@ -145,17 +145,7 @@ def _intake_line(number: int, text: str) -> IntakeLine:
     refusal = ""
     if len(text) > URL_MAX_LENGTH:
         text, refusal = text[:URL_MAX_LENGTH], f"Longer than {URL_MAX_LENGTH:,} characters."
-    elif _has_lone_surrogate(text):
-        refusal = "Not a URL: it is not valid Unicode text."
     return IntakeLine(number=number, text=text, extract=False, refusal=refusal)
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _printable(text: str) -> str:

@@ -256,9 +256,19 @@ def _candidates(line: IntakeLine) -> list[str] | str:
     return [found[0] if found else text]
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _normalise(text: str) -> NormalisedUrl | str:
     if "\x00" in text:
         return "Not a URL: it contains a NUL character."
+    if _has_lone_surrogate(text):  # only JSON can carry one (the API): no URL holds it
+        return "Not a URL: it is not valid Unicode text."
     try:
         parsed = canonical_url(text)
     except UrlRefused as exc:
