@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import CachedChoiceLabels
 from platforms.models import Contact, Platform
 
 
@@ -36,7 +37,7 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class Case(models.Model):
+class Case(CachedChoiceLabels, models.Model):
     """An investigation thread grouping content, e.g. one release and its re-uploads."""
 
     title = models.CharField(max_length=300)
@@ -93,7 +94,7 @@ class VerificationStatus(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-class Item(models.Model):
+class Item(CachedChoiceLabels, models.Model):
     """One URL referred for removal. The same content (normalised URL) is one item, never two."""
 
     url_submitted = models.TextField(help_text=_("The URL exactly as it was first referred."))
@@ -223,7 +224,7 @@ class ItemReferral(models.Model):
         return f"{self.url_submitted} referred by {self.referred_by}"
 
 
-class Hold(models.Model):
+class Hold(CachedChoiceLabels, models.Model):
     """De-confliction: another agency wants the item left online. Held items are never sent."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="holds")
@@ -253,7 +254,7 @@ class Hold(models.Model):
         return f"Hold on {self.item} until review {self.review_on}"
 
 
-class Evidence(models.Model):
+class Evidence(CachedChoiceLabels, models.Model):
     """What the content was when referred. Never altered; kept for the retention period."""
 
     class Kind(models.TextChoices):
@@ -320,7 +321,7 @@ class ReferenceCounter(models.Model):
         return f"{self.year}: {self.last_number}"
 
 
-class RemovalRequest(models.Model):
+class RemovalRequest(CachedChoiceLabels, models.Model):
     """One notice to one platform for N items."""
 
     reference = models.CharField(max_length=20, unique=True)
@@ -502,7 +503,7 @@ class OutcomeSource(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
-class RequestItem(models.Model):
+class RequestItem(CachedChoiceLabels, models.Model):
     """An item's line in a request, with its latest outcome (history in OutcomeRecord)."""
 
     # Indexed by request_item_request_id_idx (request, id), not the FK's own index: the
@@ -552,7 +553,7 @@ class RequestItem(models.Model):
         return f"{self.request.reference}: {self.item} → {self.outcome}"
 
 
-class OutcomeRecord(models.Model):
+class OutcomeRecord(CachedChoiceLabels, models.Model):
     """One answer for one request item. Rows are only added: amendments never overwrite."""
 
     line = models.ForeignKey(RequestItem, on_delete=models.CASCADE, related_name="outcome_records")
@@ -609,7 +610,7 @@ class CorrespondenceChannel(models.TextChoices):
     WEB_FORM = "web_form", _("Web form")
 
 
-class Correspondence(models.Model):
+class Correspondence(CachedChoiceLabels, models.Model):
     """Every message out and in, stored whole, on a request's timeline.
 
     ``request`` is empty for inbound mail that could not be matched yet (the
@@ -686,7 +687,7 @@ class LadderStep(models.IntegerChoices):
     DEADLINE = 4, _("Deadline")
 
 
-class LadderPolicy(models.Model):
+class LadderPolicy(CachedChoiceLabels, models.Model):
     """The follow-up ladder for one request type, as a default or for one platform.
 
     Times are durations. The first reminder counts from sending (empty: the

@@ -13,9 +13,9 @@ from django_countries import countries
 
 from cases.models import Actor, LegalBasis, RequestType
 from core.errors import DomainError
+from core.widgets import compact_selects
 from metrics.figures import MetricFilters
 from platforms.filters import PlatformNameField, show_chosen_platform_name
-from platforms.forms import CompactSelect
 from platforms.models import Platform, PlatformArchitecture, PlatformKind, PlatformTier
 
 
@@ -66,12 +66,9 @@ class MetricFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # ~250 countries, every actor: one template per option cost ~40 ms a page.
+        compact_selects(self)
         for field in self.fields.values():
-            if type(field.widget) is forms.Select:
-                # ~250 countries, every actor: one template per option cost ~40 ms a page.
-                compact = CompactSelect(attrs=field.widget.attrs)
-                compact.choices = field.widget.choices
-                field.widget = compact
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = f"{css} form-control-sm"
 

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import CachedChoiceLabels
 from metrics.figures import REFUSAL_KEYS, Figures, make_group
 
 
@@ -44,7 +45,7 @@ class SnapshotWindow(models.TextChoices):
     REPORT_PERIOD = "report_period", _("The transparency report's default period")
 
 
-class MetricSnapshot(models.Model):
+class MetricSnapshot(CachedChoiceLabels, models.Model):
     computed_at = models.DateTimeField(
         help_text=_("The 'now' the figures were computed for (overdue items are as of then).")
     )
@@ -83,7 +84,7 @@ class MetricSnapshot(models.Model):
         return f"Compliance snapshot of {self.computed_at:%Y-%m-%d %H:%M} ({self.row_count} rows)"
 
 
-class MetricSnapshotRow(models.Model):
+class MetricSnapshotRow(CachedChoiceLabels, models.Model):
     snapshot = models.ForeignKey(MetricSnapshot, on_delete=models.CASCADE, related_name="rows")
     scope = models.CharField(max_length=16, choices=SnapshotScope.choices)
     window = models.CharField(max_length=16, choices=SnapshotWindow.choices, blank=True)

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Correspondence, RemovalRequest
+from core.choices import CachedChoiceLabels
 from platforms.models import Contact
 
 
@@ -22,7 +23,7 @@ class OutboundEmailState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class OutboundEmail(models.Model):
+class OutboundEmail(CachedChoiceLabels, models.Model):
     """One message to one recipient. The bytes sent are ``correspondence.raw``, never rebuilt."""
 
     request = models.ForeignKey(
@@ -108,7 +109,7 @@ class MatchedBy(models.TextChoices):
     NONE = "none", _("Not matched")
 
 
-class InboundMail(models.Model):
+class InboundMail(CachedChoiceLabels, models.Model):
     """What ingest learned about one received email (the bytes are in the Correspondence)."""
 
     correspondence = models.OneToOneField(

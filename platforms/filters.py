@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from platforms.forms import CompactSelect
+from core.widgets import CompactSelect
 from platforms.models import (
     OperatorCanAct,
     Platform,

@@ -14,48 +14,16 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.forms.models import fields_for_model
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from core.validators import no_header_breaks
+from core.widgets import CompactSelect
 from platforms.models import Contact, ContactChannel, Platform, UpstreamRole
 from platforms.selectors import infrastructure_providers
 from platforms.services import CONTACT_FIELDS, PLATFORM_FIELDS
 from platforms.urlnorm import DomainRefused, normalise_domain
 
 MAX_DOMAINS = 200
-
-
-class CompactSelect(forms.Select):
-    """A flat ``<select>`` rendered in Python rather than with one template per option.
-
-    The country list has ~250 options; Django's template-per-option rendering costs about
-    30 ms per select, on every list page and form. Same markup, without option groups
-    (none of our choices has any).
-    """
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (
-                    "" if option["value"] is None else option["value"],
-                    mark_safe(" selected") if option["selected"] else "",
-                    option["label"],
-                )
-                for _group, group_options, _index in widget["optgroups"]
-                for option in group_options
-            ),
-        )
-        return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
-        )
 
 
 class BootstrapForm(forms.Form):

@@ -9,6 +9,8 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from core.choices import CachedChoiceLabels
+
 
 class PlatformKind(models.TextChoices):
     SOCIAL_NETWORK = "social_network", _("Social network")
@@ -46,7 +48,7 @@ class OperatorCanAct(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-class Platform(models.Model):
+class Platform(CachedChoiceLabels, models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=PlatformKind.choices)
     tier = models.CharField(max_length=16, choices=PlatformTier.choices, default=PlatformTier.NICHE)
@@ -134,7 +136,7 @@ class UpstreamRole(models.TextChoices):
     GATEWAY = "gateway", _("Gateway")
 
 
-class UpstreamProvider(models.Model):
+class UpstreamProvider(CachedChoiceLabels, models.Model):
     """A provider to escalate to when the operator cannot or will not act."""
 
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="upstream_links")
@@ -170,7 +172,7 @@ class ContactChannel(models.TextChoices):
     WEB_FORM = "web_form", _("Web form")
 
 
-class Contact(models.Model):
+class Contact(CachedChoiceLabels, models.Model):
     platform = models.ForeignKey(Platform, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200, blank=True)
     channel = models.CharField(

@@ -7,10 +7,11 @@ from django.db import models
 from django.db.models import Q
 
 from cases.models import RemovalRequest
+from core.choices import CachedChoiceLabels
 from platforms.models import Contact
 
 
-class PortalLink(models.Model):
+class PortalLink(CachedChoiceLabels, models.Model):
     """The operator's way in. The token itself is shown once (in the email) and never stored."""
 
     request = models.ForeignKey(

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.choices import CachedChoiceLabels
+
 
 class JobOutcome(models.TextChoices):
     RUNNING = "running", _("Running")
@@ -18,7 +20,7 @@ class JobOutcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class JobRun(models.Model):
+class JobRun(CachedChoiceLabels, models.Model):
     job = models.CharField(max_length=100)
     # The start of the period this run is for (a minute, a night, an ISO week).
     period_start = models.DateTimeField()

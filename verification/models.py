@@ -11,12 +11,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Item, VerificationStatus
+from core.choices import CachedChoiceLabels
 
 REASON_MAX_LENGTH = 200
 ERROR_MAX_LENGTH = 2000
 
 
-class UrlCheck(models.Model):
+class UrlCheck(CachedChoiceLabels, models.Model):
     """What one check of an item's URL saw and what the rules made of it."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="checks")

@@ -10,8 +10,12 @@ from typing import Any
 
 from django import forms
 
+from core.widgets import compact_selects
+
 
 def style_widgets(form: forms.BaseForm) -> None:
+    """Bootstrap classes on every widget; plain selects rendered in Python (every actor)."""
+    compact_selects(form)
     for bound_field in form.fields.values():
         widget = bound_field.widget
         if isinstance(widget, forms.HiddenInput | forms.MultipleHiddenInput):

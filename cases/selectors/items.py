@@ -48,10 +48,28 @@ def _active_hold() -> Exists:
     return Exists(Hold.objects.filter(item=OuterRef("pk"), released_at__isnull=True))
 
 
+# What an item row shows (cases/items/_table.html, approvals.html), and no more: building
+# 50 items with every column of item, platform, case and user was 3 ms of the list page.
+ITEM_ROW_FIELDS = (
+    "url_normalised",
+    "threat_to_life",
+    "category",
+    "legal_basis",
+    "status",
+    "assessment_note",
+    "created_at",
+    "platform__name",
+    "case__title",
+    "created_by__username",
+)
+
+
 def item_list_qs() -> QuerySet[Item]:
     """Items with what a list row shows: platform, case, referrer, whether on hold."""
-    return Item.objects.select_related("platform", "case", "created_by").annotate(
-        on_hold=_active_hold()
+    return (
+        Item.objects.select_related("platform", "case", "created_by")
+        .only(*ITEM_ROW_FIELDS)
+        .annotate(on_hold=_active_hold())
     )
 
 
