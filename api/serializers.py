@@ -134,6 +134,11 @@ class BulkIntakeSerializer(serializers.Serializer[dict[str, Any]]):
     category = serializers.ChoiceField(choices=ItemCategory.choices)
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
     threat_to_life = JsonBoolean(required=False, default=False)
+    capture_evidence = JsonBoolean(
+        required=False,
+        default=True,
+        help_text="Archive each new URL (WARC, hashed) in the worker; default true.",
+    )
     assessment_note = JsonString(required=False, allow_blank=True, default="", max_length=10_000)
 
     def validate_assessment_note(self, note: str) -> str:

@@ -194,6 +194,7 @@ class ItemViewSet(ReadViewSet):
                 legal_basis=data["legal_basis"],
                 threat_to_life=data["threat_to_life"],
                 assessment_note=data["assessment_note"],
+                capture_evidence=data["capture_evidence"],
                 max_urls=settings.API_BULK_MAX_URLS,
             )
             lines = [

@@ -158,6 +158,18 @@ class Item(CachedChoiceLabels, models.Model):
         max_length=8, choices=VerificationStatus.choices, blank=True, default="", db_default=""
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Evidence capture asked for and not yet tried (the evidence app's queue): set at intake
+    # when the officer leaves "capture evidence" on, or by "Capture now"; cleared when the
+    # capture has been tried, whatever its outcome. Who asked is recorded with the capture.
+    capture_wanted_at = models.DateTimeField(null=True, blank=True)
+    capture_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -204,6 +216,12 @@ class Item(CachedChoiceLabels, models.Model):
                 fields=["created_at"],
                 condition=Q(threat_to_life=True),
                 name="item_threat_to_life_idx",
+            ),
+            # The evidence capture queue, oldest first; only the items waiting are in it.
+            models.Index(
+                fields=["capture_wanted_at", "id"],
+                condition=Q(capture_wanted_at__isnull=False),
+                name="item_capture_wanted_idx",
             ),
         ]
 
@@ -262,7 +280,13 @@ class Hold(CachedChoiceLabels, models.Model):
 
 
 class Evidence(CachedChoiceLabels, models.Model):
-    """What the content was when referred. Never altered; kept for the retention period."""
+    """What the content was when referred: a capture or an uploaded file, hashed.
+
+    Never altered, except once by the retention purge, which deletes the file and records
+    when (``purged_at``); the hash, size and times stay, so the record still says what
+    was held. The file is stored under its SHA-256 (content-addressed, never overwritten:
+    the evidence app's storage).
+    """
 
     class Kind(models.TextChoices):
         WARC = "warc", _("Web archive (WARC)")
@@ -271,13 +295,18 @@ class Evidence(CachedChoiceLabels, models.Model):
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="evidence")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WARC)
-    file = models.FileField(upload_to="evidence/%Y/%m/")
+    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=200)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     captured_at = models.DateTimeField()
+    # Who asked for the capture, or who uploaded the file.
     captured_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The URL fetched (a capture) or the file's own name (an upload), and what it shows.
+    source = models.CharField(max_length=2000, blank=True)
+    description = models.TextField(blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

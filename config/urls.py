@@ -42,6 +42,7 @@ urlpatterns = [
     path("mail/", include("notifications.urls")),
     path("follow-ups/", include("followups.urls")),
     path("verification/", include("verification.urls")),
+    path("evidence/", include("evidence.urls")),
     path("metrics/", include("metrics.urls")),
     path("system/", include("scheduling.urls")),
     path("r/", include("portal.urls")),

@@ -21,22 +21,27 @@ class CompactSelect(forms.Select):
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
+        choices = list(self.choices)
+        if any(isinstance(label, list | tuple) for _value, label in choices):
+            return super().render(name, value, attrs, renderer)  # option groups: Django's
+        # Django's optgroups() builds a dict of attributes per option; a select of every
+        # actor or country only needs the value, whether it is chosen, and the label.
+        chosen = set(self.format_value(value))
         options = format_html_join(
             "",
             '<option value="{}"{}>{}</option>',
             (
-                (
-                    "" if option["value"] is None else option["value"],
-                    mark_safe(" selected") if option["selected"] else "",
-                    option["label"],
+                (shown, mark_safe(" selected") if shown in chosen else "", label)
+                for shown, label in (
+                    ("" if option is None else str(option), label) for option, label in choices
                 )
-                for _group, group_options, _index in widget["optgroups"]
-                for option in group_options
             ),
         )
         return format_html(
-            '<select name="{}"{}>{}</select>', widget["name"], flatatt(widget["attrs"]), options
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            options,
         )
 
 

@@ -129,6 +129,20 @@ JOBS: dict[str, PeriodicJob] = {
             expected_every=timedelta(minutes=15),
         ),
         PeriodicJob(
+            name="evidence_capture",
+            label="Evidence capture of new URLs",
+            work="evidence.services.evidence_capture_pending_job",
+            period=every_minutes(1),
+        ),
+        PeriodicJob(
+            name="evidence_retention",
+            label="Purge of evidence past its retention period",
+            work="evidence.services.evidence_retention_job",
+            period=nightly_after(4),
+            tick_seconds=600.0,
+            expected_every=timedelta(hours=26),
+        ),
+        PeriodicJob(
             name="metrics_snapshot",
             label="Nightly compliance metrics",
             work="metrics.services.snapshot_refresh_job",

@@ -59,10 +59,20 @@ class IntakeAttributesForm(StyledForm):
         help_text=_("Imminent threat: the supervisor is alerted and the request can go at once."),
     )
 
+    capture_evidence = forms.BooleanField(
+        required=False,
+        initial=True,
+        label=_("Capture evidence"),
+        help_text=_(
+            "Archive each new URL as it is now (WARC, hashed) before anyone asks for it down."
+        ),
+    )
+
     def attributes(self) -> dict[str, Any]:
         """Keyword arguments for ``items_refer_bulk``."""
         data = self.cleaned_data
         return {
+            "capture_evidence": data["capture_evidence"],
             "case": data["case"],
             "actor": data["actor"],
             "category": data["category"],

@@ -317,6 +317,7 @@ def items_refer_bulk(
     legal_basis: str = "",
     assessment_note: str = "",
     threat_to_life: bool = False,
+    capture_evidence: bool = False,
     max_urls: int = MAX_URLS,
 ) -> IntakeResult:
     """Refer every URL on ``lines``; one result per URL (or per line without one), in order.
@@ -324,7 +325,8 @@ def items_refer_bulk(
     A URL already known (before this intake, or earlier in it) is never created twice: the
     officer's referral is added to the existing item, once per intake. Raises
     ``IntakeRefused`` (nothing stored) above ``max_urls`` URLs (a paste: MAX_URLS; the API
-    takes API_BULK_MAX_URLS in one call) or ``MAX_LINES`` lines.
+    takes API_BULK_MAX_URLS in one call) or ``MAX_LINES`` lines. ``capture_evidence``: the
+    new items wait for an evidence capture (the intake form and the API default to it).
     """
     require_permission(referred_by, "cases.add_item", "refer items")
     if category and category not in ItemCategory.values:
@@ -352,6 +354,7 @@ def items_refer_bulk(
             referred_by=referred_by,
             case=case,
             actor=actor or (case.actor if case else None),
+            capture_evidence=capture_evidence,
             defaults={
                 "category": category or ItemCategory.PROPAGANDA,
                 "legal_basis": legal_basis or LegalBasis.TERMS_OF_SERVICE,
@@ -386,6 +389,7 @@ def _refer_urls(
     referred_by: Any,
     case: Case | None,
     actor: Actor | None,
+    capture_evidence: bool,
     defaults: dict[str, Any],
 ) -> list[LineResult]:
     """One result per URL, in order. The first line with a URL refers it; later lines with the
@@ -398,7 +402,13 @@ def _refer_urls(
         items = _items_by_key(list(first))
         new = [url for key, url in first.items() if key not in items]
         created = _insert_items(
-            new, referred_by=referred_by, case=case, actor=actor, defaults=defaults, now=now
+            new,
+            referred_by=referred_by,
+            case=case,
+            actor=actor,
+            capture_evidence=capture_evidence,
+            defaults=defaults,
+            now=now,
         )
         items.update(created)
         if len(created) < len(new):
@@ -520,6 +530,7 @@ def _insert_items(
     referred_by: Any,
     case: Case | None,
     actor: Actor | None,
+    capture_evidence: bool,
     defaults: dict[str, Any],
     now: Any,
 ) -> dict[str, Item]:
@@ -552,6 +563,8 @@ def _insert_items(
                 created_by=referred_by,
                 created_at=now,
                 status=ItemStatus.PENDING_APPROVAL,
+                capture_wanted_at=now if capture_evidence else None,
+                capture_requested_by=referred_by if capture_evidence else None,
             )
         )
     varying = ["url_submitted", "url_normalised", "host", "platform", "category"]
@@ -572,6 +585,8 @@ def _insert_items(
                 # Never checked yet (the raw INSERT must name every NOT NULL column).
                 "verification": "",
                 "verified_at": None,
+                "capture_wanted_at": now if capture_evidence else None,
+                "capture_requested_by": referred_by.pk if capture_evidence else None,
             },
             unless_conflict_on="url_normalised",
             returning=("url_normalised", "id"),

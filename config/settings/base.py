@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "portal",
     "followups",
     "verification",
+    # Evidence capture sits on verification (its guarded network) and cases (the items).
+    "evidence",
     "metrics",
     "scheduling",
     # The REST API sits on top: it calls every app's services and selectors.
@@ -95,6 +97,7 @@ AUDITED_APPS = [
     "portal",
     "followups",
     "verification",
+    "evidence",
     "otp_totp",
     "api",
 ]
@@ -331,6 +334,8 @@ BEAT_TICKS: dict[str, float] = {
     "followup_sweep": 60.0,
     "weekly_compose": 60.0,
     "verification_sweep": 300.0,
+    "evidence_capture": 60.0,
+    "evidence_retention": 600.0,
     "metrics_snapshot": 600.0,
     "prune_job_runs": 600.0,
 }
@@ -501,6 +506,20 @@ VERIFICATION_ALLOW_LOOPBACK = False
 # items believed live, and stops starting new checks after the budget (well under
 # the 900 s broker visibility timeout and the 5-minute period).
 VERIFICATION_BATCH = env.int("VERIFICATION_BATCH", default=200)
+
+# Evidence capture (evidence app, issue 13): each new URL archived into a WARC file by the
+# worker through the verifier's guarded network, hashed and stored by its SHA-256.
+EVIDENCE_CAPTURE_ENABLED = env.bool("EVIDENCE_CAPTURE_ENABLED", default=True)
+# Items captured per run of the minutely job, and how many fetches run at once.
+EVIDENCE_CAPTURE_BATCH = env.int("EVIDENCE_CAPTURE_BATCH", default=50)
+EVIDENCE_CAPTURE_CONCURRENCY = env.int("EVIDENCE_CAPTURE_CONCURRENCY", default=8)
+# A page (or an uploaded file) larger than this is refused, not cut: a partial page is
+# not evidence of what the page was.
+EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
+EVIDENCE_TIMEOUT_SECONDS = env.float("EVIDENCE_TIMEOUT_SECONDS", default=30.0)
+# Evidence of a removed item is kept this long after the removal, then purged (TCO
+# Regulation Art. 6 asks hosting providers to keep removed content six months).
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=183)
 VERIFICATION_SAMPLE_SIZE = env.int("VERIFICATION_SAMPLE_SIZE", default=20)
 VERIFICATION_SWEEP_BUDGET_SECONDS = env.float("VERIFICATION_SWEEP_BUDGET_SECONDS", default=240.0)
 # Recheck schedule of claimed removals and no-response items: at once after the claim,
