@@ -20,7 +20,7 @@ from django.utils import timezone
 from evidence.warc import Exchange
 from verification.checker import REDIRECT_STATUSES, failure_verdict
 from verification.classify import short_error
-from verification.network import PerHostTransport, Resolver, system_resolve
+from verification.network import PerHostTransport, Resolver, run_to_completion, system_resolve
 
 
 class CaptureFailed(Exception):
@@ -176,6 +176,6 @@ def capture_urls(
     distinct = list(dict.fromkeys(urls))
     if not distinct:
         return {}
-    return asyncio.run(
+    return run_to_completion(
         _capture_many(distinct, config or CaptureConfig.from_settings(), resolver or system_resolve)
     )

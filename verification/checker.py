@@ -29,7 +29,6 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -56,6 +55,7 @@ from verification.network import (
     DnsNotFound,
     PerHostTransport,
     Resolver,
+    run_to_completion,
     system_resolve,
 )
 
@@ -424,18 +424,4 @@ def check_urls(
             results = await checker.check_many(urls, budget_seconds=budget_seconds)
             return results, checker.stats
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        in_loop = False
-    else:
-        in_loop = True
-    if not in_loop:
-        # Outside the except block: run there, every failure of the check would carry
-        # "RuntimeError: no running event loop" as its context, and the row's error text
-        # blamed the event loop for what was a DNS failure (issue 10, point 11).
-        return asyncio.run(run())
-    # Called from a thread that already runs an event loop (an ASGI server, a test
-    # harness driving a browser): asyncio.run refuses that, so use a thread of our own.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="verifier") as pool:
-        return pool.submit(asyncio.run, run()).result()
+    return run_to_completion(run())

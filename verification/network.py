@@ -30,13 +30,16 @@ import asyncio
 import ipaddress
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 from httpcore._backends.auto import AutoBackend
+
+T = TypeVar("T")
 
 # resolve(host, port) -> IP address strings; raises socket.gaierror like getaddrinfo.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -296,3 +299,24 @@ class PerHostTransport(httpx.AsyncBaseTransport):
         for transport in self._by_origin.values():
             await transport.aclose()
         self._by_origin.clear()
+
+
+def run_to_completion(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` from synchronous code (a Celery task, a management command).
+
+    Called from a thread that already runs an event loop (an ASGI server, a test harness
+    driving a browser), ``asyncio.run`` refuses; then it runs in a thread of its own.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        in_loop = False
+    else:
+        in_loop = True
+    if not in_loop:
+        # Outside the except block: run there, every failure inside would carry
+        # "RuntimeError: no running event loop" as its context, and a check's error text
+        # blamed the event loop for what was a DNS failure (issue 10, point 11).
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guarded-network") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
