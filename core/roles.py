@@ -66,6 +66,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "cases.approve_request",
         "cases.change_removalrequest",
         "platforms.record_tco_notice",
+        "platforms.confirm_defunct",
         "scheduling.view_jobrun",
         "scheduling.run_job_now",
         "cases.add_ladderpolicy",

@@ -79,6 +79,13 @@ class Platform(CachedChoiceLabels, models.Model):
     # TCO Art. 3(2): before a provider's first removal order, the unit tells it
     # about procedures and deadlines at least 12 hours ahead (unless an emergency).
     tco_advance_notice_at = models.DateTimeField(null=True, blank=True)
+    # "Probably defunct": set by the verification sweep when none of the platform's URLs
+    # has answered for PLATFORM_DEFUNCT_AFTER_DAYS (``defunct_suspected_reason`` says what
+    # was seen); a supervisor confirms (status becomes defunct) or dismisses it. A dismissal
+    # is remembered, so only failures after it can raise the question again.
+    defunct_suspected_at = models.DateTimeField(null=True, blank=True)
+    defunct_suspected_reason = models.TextField(blank=True)
+    defunct_dismissed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -98,6 +105,7 @@ class Platform(CachedChoiceLabels, models.Model):
         ]
         permissions = [
             ("record_tco_notice", "Can record the TCO advance notice given to a platform"),
+            ("confirm_defunct", "Can confirm or dismiss that a platform is probably defunct"),
         ]
 
     def __str__(self) -> str:

@@ -7,11 +7,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core.access import require_permission
+from core.alerts import alert_raise
 from core.audit import audit_record
-from core.errors import DomainError, DuplicateError
+from core.errors import DomainError, DuplicateError, IllegalTransition
+from core.models import Alert
 from core.validators import no_header_breaks
 from platforms.models import (
     Contact,
@@ -19,6 +22,7 @@ from platforms.models import (
     Platform,
     PlatformDomain,
     PlatformKind,
+    PlatformStatus,
     UpstreamProvider,
 )
 from platforms.urlnorm import DomainRefused, normalise_domain
@@ -276,3 +280,116 @@ def platform_record_tco_notice(*, platform: Platform, actor: Any, given_at: date
         new={"tco_advance_notice_at": given_at.isoformat()},
     )
     return platform
+
+
+# --- "probably defunct" ------------------------------------------------------------------
+
+DEFUNCT_PERMISSION = "platforms.confirm_defunct"
+
+
+def _defunct_alert_key(platform: Platform) -> str:
+    return f"platform-defunct-{platform.pk}"
+
+
+def platform_suspect_defunct(*, platform: Platform, since: datetime, reason: str) -> bool:
+    """The sweep saw none of the platform's URLs answer since ``since``: flag it and ask a
+    supervisor. False when it is already flagged, defunct, or dismissed after ``since``."""
+    with transaction.atomic():
+        platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        dismissed = platform.defunct_dismissed_at
+        if (
+            platform.status != PlatformStatus.ACTIVE
+            or platform.defunct_suspected_at is not None
+            or (dismissed is not None and dismissed >= since)
+        ):
+            return False
+        platform.defunct_suspected_at = timezone.now()
+        platform.defunct_suspected_reason = reason
+        platform.save(update_fields=["defunct_suspected_at", "defunct_suspected_reason"])
+        audit_record(
+            actor=None,
+            actor_label="verification sweep",
+            action="platform.defunct_suspected",
+            target=platform,
+            new={"since": since.isoformat(), "reason": reason},
+        )
+        alert_raise(
+            permission=DEFUNCT_PERMISSION,
+            title=f"{platform.name} is probably defunct",
+            message=(
+                f"{reason} Confirm it on the platform page, or say it is not. Its registrar "
+                "or hosting provider can still take the domains down: escalate to its "
+                "upstream providers."
+            ),
+            url=reverse("platforms:detail", args=[platform.pk]),
+            target=platform,
+            key=_defunct_alert_key(platform),
+        )
+    return True
+
+
+def platform_clear_defunct_suspicion(*, platform: Platform) -> bool:
+    """One of its URLs answered again: the question is moot (no supervisor needed)."""
+    with transaction.atomic():
+        cleared = Platform.objects.filter(
+            pk=platform.pk, defunct_suspected_at__isnull=False
+        ).update(defunct_suspected_at=None, defunct_suspected_reason="")
+        if cleared:
+            audit_record(
+                actor=None,
+                actor_label="verification sweep",
+                action="platform.defunct_suspicion_cleared",
+                target=platform,
+            )
+            _dismiss_defunct_alert(platform, by=None)
+    return bool(cleared)
+
+
+def platform_confirm_defunct(*, platform: Platform, by: Any) -> Platform:
+    """A supervisor agrees: the platform is defunct (its status says so from now on)."""
+    require_permission(by, DEFUNCT_PERMISSION, "confirm that a platform is defunct")
+    with transaction.atomic():
+        platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        if platform.defunct_suspected_at is None:
+            raise IllegalTransition("Nothing suggests this platform is defunct any more.")
+        platform.status = PlatformStatus.DEFUNCT
+        platform.defunct_suspected_at = None
+        platform.save(update_fields=["status", "defunct_suspected_at", "updated_at"])
+        audit_record(
+            actor=by,
+            action="platform.defunct_confirmed",
+            target=platform,
+            old={"status": PlatformStatus.ACTIVE.value},
+            new={"status": PlatformStatus.DEFUNCT.value},
+            extra={"reason": platform.defunct_suspected_reason},
+        )
+        _dismiss_defunct_alert(platform, by=by)
+    return platform
+
+
+def platform_dismiss_defunct(*, platform: Platform, by: Any) -> Platform:
+    """A supervisor knows better (the site moved, an outage announced): not defunct."""
+    require_permission(by, DEFUNCT_PERMISSION, "say that a platform is not defunct")
+    with transaction.atomic():
+        platform = Platform.objects.select_for_update().get(pk=platform.pk)
+        if platform.defunct_suspected_at is None:
+            raise IllegalTransition("Nothing suggests this platform is defunct any more.")
+        platform.defunct_suspected_at = None
+        platform.defunct_suspected_reason = ""
+        platform.defunct_dismissed_at = timezone.now()
+        platform.save(
+            update_fields=[
+                "defunct_suspected_at",
+                "defunct_suspected_reason",
+                "defunct_dismissed_at",
+            ]
+        )
+        audit_record(actor=by, action="platform.defunct_dismissed", target=platform)
+        _dismiss_defunct_alert(platform, by=by)
+    return platform
+
+
+def _dismiss_defunct_alert(platform: Platform, *, by: Any) -> None:
+    Alert.objects.filter(key=_defunct_alert_key(platform), dismissed_at__isnull=True).update(
+        dismissed_at=timezone.now(), dismissed_by=by if getattr(by, "pk", None) else None
+    )

@@ -19,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.csv_export import Column, invalid_filters_response, queryset_csv_response
 from core.decorators import staff_view
-from core.errors import DomainError
+from core.errors import DomainError, IllegalTransition
 from core.pagination import keyset_page
 from platforms.filters import SUGGESTION_LIMIT, PlatformFilter
 from platforms.forms import ContactForm, PlatformForm, TcoNoticeForm, UpstreamProviderForm
@@ -36,7 +36,9 @@ from platforms.services import (
     contact_create,
     contact_deactivate,
     contact_update,
+    platform_confirm_defunct,
     platform_create,
+    platform_dismiss_defunct,
     platform_record_tco_notice,
     platform_update,
     upstream_provider_add,
@@ -227,6 +229,39 @@ def tco_notice_record(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("platforms:detail", pk=platform.pk)
     return _render_detail(request, platform, tco_form=form, status=400)
+
+
+@staff_view("platforms.view_platform", "platforms.confirm_defunct")
+@require_POST
+def defunct_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor agrees the platform is defunct."""
+    return _defunct_answer(request, pk, confirm=True)
+
+
+@staff_view("platforms.view_platform", "platforms.confirm_defunct")
+@require_POST
+def defunct_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor says the platform is not defunct."""
+    return _defunct_answer(request, pk, confirm=False)
+
+
+def _defunct_answer(request: HttpRequest, pk: int, *, confirm: bool) -> HttpResponse:
+    platform = get_object_or_404(Platform, pk=pk)
+    try:
+        if confirm:
+            platform_confirm_defunct(platform=platform, by=request.user)
+        else:
+            platform_dismiss_defunct(platform=platform, by=request.user)
+    except IllegalTransition as refused:
+        messages.error(request, refused.message)
+        return redirect("platforms:detail", pk=platform.pk)
+    done = (
+        _("%(platform)s is now marked defunct.")
+        if confirm
+        else _("%(platform)s stays active; only new failures will raise the question again.")
+    )
+    messages.success(request, done % {"platform": platform.name})
+    return redirect("platforms:detail", pk=platform.pk)
 
 
 # --- create and edit -----------------------------------------------------------------------

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from cases.models import (
@@ -30,6 +31,7 @@ from cases.models import (
     RequestItem,
     VerificationStatus,
 )
+from platforms.models import Platform
 from verification.models import UrlCheck
 
 CLAIM_OUTCOMES = (*REMOVAL_OUTCOMES, Outcome.NO_RESPONSE)
@@ -130,3 +132,71 @@ def item_checks(item: Item) -> ItemChecks:
     """An item's checks, newest first (the latest HISTORY_LIMIT), in two queries."""
     rows = UrlCheck.objects.filter(item=item).order_by("-checked_at", "-id")
     return ItemChecks(item=item, checks=list(rows[:HISTORY_LIMIT]), total=rows.count())
+
+
+# --- platforms that stopped answering ------------------------------------------------------
+
+# Check failures that say the site is not there (its name does not resolve, nothing
+# listens, the connection dies). Not counted either way: what our side refused or could
+# not do ("address refused", "reserved name", "DNS error": the resolver, not the site).
+SITE_DOWN_REASONS = ("DNS failure", "timeout", "connection failed", "connection reset", "TLS error")
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A platform none of whose URLs has answered since ``since``."""
+
+    platform_id: int
+    since: datetime
+    failed_checks: int
+    latest_at: datetime
+    latest_reason: str
+
+
+def platforms_with_recent_checks(*, since: datetime) -> list[int]:
+    """Platforms any of whose URLs was checked since ``since`` (the sweep's last runs)."""
+    return list(
+        UrlCheck.objects.filter(checked_at__gte=since, item__platform__isnull=False)
+        .values_list("item__platform_id", flat=True)
+        .distinct()
+    )
+
+
+def platforms_last_answer(platform_ids: list[int]) -> dict[int, datetime]:
+    """The newest check of each platform's URLs that got any HTTP answer."""
+    rows = (
+        UrlCheck.objects.filter(item__platform_id__in=platform_ids, http_status__isnull=False)
+        .order_by()
+        .values_list("item__platform_id")
+        .annotate(at=Max("checked_at"))
+    )
+    return dict(rows)
+
+
+def platforms_silences(platform_ids: list[int]) -> list[Silence]:
+    """For each platform, the site-down failures since its last answer and since a
+    supervisor last said it is not defunct, whichever is later."""
+    if not platform_ids:
+        return []
+    check, item, platform = UrlCheck._meta, Item._meta, Platform._meta
+    sql = f"""
+        WITH answered AS (
+            SELECT i.platform_id, max(c.checked_at) AS at
+            FROM {check.db_table} c JOIN {item.db_table} i ON i.id = c.item_id
+            WHERE i.platform_id = ANY(%s) AND c.http_status IS NOT NULL
+            GROUP BY i.platform_id
+        )
+        SELECT i.platform_id, min(c.checked_at), count(*), max(c.checked_at),
+               (array_agg(c.reason ORDER BY c.checked_at DESC, c.id DESC))[1]
+        FROM {check.db_table} c
+        JOIN {item.db_table} i ON i.id = c.item_id
+        JOIN {platform.db_table} p ON p.id = i.platform_id
+        LEFT JOIN answered a ON a.platform_id = i.platform_id
+        WHERE i.platform_id = ANY(%s) AND c.http_status IS NULL AND c.reason = ANY(%s)
+          AND c.checked_at > GREATEST(coalesce(a.at, '-infinity'),
+                                      coalesce(p.defunct_dismissed_at, '-infinity'))
+        GROUP BY i.platform_id
+    """  # noqa: S608 (table names from the models; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [platform_ids, platform_ids, list(SITE_DOWN_REASONS)])
+        return [Silence(*row) for row in cursor.fetchall()]

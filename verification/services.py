@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -17,10 +17,17 @@ from django.utils.dateparse import parse_datetime
 from cases.models import Item
 from core.access import require_permission
 from core.audit import audit_record
+from platforms.models import Platform, PlatformStatus
+from platforms.services import platform_clear_defunct_suspicion, platform_suspect_defunct
 from verification.checker import CheckerConfig, CheckResult, check_urls
 from verification.models import ERROR_MAX_LENGTH, REASON_MAX_LENGTH, UrlCheck
 from verification.network import Resolver
-from verification.selectors import verification_batch
+from verification.selectors import (
+    platforms_last_answer,
+    platforms_silences,
+    platforms_with_recent_checks,
+    verification_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,14 +121,55 @@ def verification_sweep_job(*, now: datetime, resolver: Resolver | None = None) -
     if not settings.VERIFICATION_ENABLED:
         return {"disabled": 1}
     items = verification_batch(now=now)
-    if not items:
-        return {"selected": 0, "checked": 0}
-    return items_check(
-        items=items,
-        trigger=TRIGGER_SWEEP,
-        resolver=resolver,
-        budget_seconds=settings.VERIFICATION_SWEEP_BUDGET_SECONDS,
+    summary = {"selected": 0, "checked": 0}
+    if items:
+        summary = items_check(
+            items=items,
+            trigger=TRIGGER_SWEEP,
+            resolver=resolver,
+            budget_seconds=settings.VERIFICATION_SWEEP_BUDGET_SECONDS,
+        )
+    return {**summary, **platforms_defunct_review(now=now)}
+
+
+# --- platforms that stopped answering ("probably defunct") ---------------------------------
+
+
+def platforms_defunct_review(*, now: datetime) -> dict[str, int]:
+    """After a sweep: flag the active platforms none of whose URLs has answered for
+    PLATFORM_DEFUNCT_AFTER_DAYS (at least two failed checks), as a clone that lived a day;
+    clear the flag of those that answered again. Supervisors confirm or dismiss.
+    """
+    after = timedelta(days=settings.PLATFORM_DEFUNCT_AFTER_DAYS)
+    suspected: dict[int, datetime] = {
+        pk: at
+        for pk, at in Platform.objects.filter(defunct_suspected_at__isnull=False).values_list(
+            "pk", "defunct_suspected_at"
+        )
+        if at is not None
+    }
+    recent = platforms_with_recent_checks(since=now - timedelta(days=1))
+    candidates = list(
+        Platform.objects.filter(pk__in=recent, status=PlatformStatus.ACTIVE)
+        .exclude(pk__in=list(suspected))
+        .values_list("pk", flat=True)
     )
+    flagged = 0
+    for silence in platforms_silences(candidates):
+        if silence.since > now - after or silence.failed_checks < 2:
+            continue
+        reason = (
+            f"None of its URLs has answered since {silence.since:%Y-%m-%d %H:%M} UTC: "
+            f"{silence.failed_checks} checks failed, the latest "
+            f"({silence.latest_at:%Y-%m-%d %H:%M}) with {silence.latest_reason!r}."
+        )
+        platform = Platform(pk=silence.platform_id)
+        flagged += platform_suspect_defunct(platform=platform, since=silence.since, reason=reason)
+    cleared = 0
+    for platform_id, answered_at in platforms_last_answer(list(suspected)).items():
+        if answered_at > suspected[platform_id]:
+            cleared += platform_clear_defunct_suspicion(platform=Platform(pk=platform_id))
+    return {"platforms_suspected_defunct": flagged, "platforms_answering_again": cleared}
 
 
 # --- "Check now" ------------------------------------------------------------------------

@@ -506,6 +506,8 @@ VERIFICATION_ALLOW_LOOPBACK = False
 # items believed live, and stops starting new checks after the budget (well under
 # the 900 s broker visibility timeout and the 5-minute period).
 VERIFICATION_BATCH = env.int("VERIFICATION_BATCH", default=200)
+# A platform none of whose URLs has answered this long is flagged "probably defunct".
+PLATFORM_DEFUNCT_AFTER_DAYS = env.int("PLATFORM_DEFUNCT_AFTER_DAYS", default=3)
 
 # Evidence capture (evidence app, issue 13): each new URL archived into a WARC file by the
 # worker through the verifier's guarded network, hashed and stored by its SHA-256.
