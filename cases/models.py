@@ -304,8 +304,9 @@ class Evidence(CachedChoiceLabels, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     # The URL fetched (a capture) or the file's own name (an upload), and what it shows.
-    source = models.CharField(max_length=2000, blank=True)
-    description = models.TextField(blank=True)
+    # db_default: raw INSERTs (the scale generator) need not name them.
+    source = models.CharField(max_length=2000, blank=True, default="", db_default="")
+    description = models.TextField(blank=True, default="", db_default="")
     purged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -84,7 +84,8 @@ class Platform(CachedChoiceLabels, models.Model):
     # was seen); a supervisor confirms (status becomes defunct) or dismisses it. A dismissal
     # is remembered, so only failures after it can raise the question again.
     defunct_suspected_at = models.DateTimeField(null=True, blank=True)
-    defunct_suspected_reason = models.TextField(blank=True)
+    # db_default: raw INSERTs (the scale generator, benchmarks) need not name it.
+    defunct_suspected_reason = models.TextField(blank=True, default="", db_default="")
     defunct_dismissed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
