@@ -349,9 +349,7 @@ def platform_confirm_defunct(*, platform: Platform, by: Any) -> Platform:
     """A supervisor agrees: the platform is defunct (its status says so from now on)."""
     require_permission(by, DEFUNCT_PERMISSION, "confirm that a platform is defunct")
     with transaction.atomic():
-        platform = Platform.objects.select_for_update().get(pk=platform.pk)
-        if platform.defunct_suspected_at is None:
-            raise IllegalTransition("Nothing suggests this platform is defunct any more.")
+        platform = _suspected_for_answer(platform)
         platform.status = PlatformStatus.DEFUNCT
         platform.defunct_suspected_at = None
         platform.save(update_fields=["status", "defunct_suspected_at", "updated_at"])
@@ -371,21 +369,22 @@ def platform_dismiss_defunct(*, platform: Platform, by: Any) -> Platform:
     """A supervisor knows better (the site moved, an outage announced): not defunct."""
     require_permission(by, DEFUNCT_PERMISSION, "say that a platform is not defunct")
     with transaction.atomic():
-        platform = Platform.objects.select_for_update().get(pk=platform.pk)
-        if platform.defunct_suspected_at is None:
-            raise IllegalTransition("Nothing suggests this platform is defunct any more.")
+        platform = _suspected_for_answer(platform)
         platform.defunct_suspected_at = None
         platform.defunct_suspected_reason = ""
         platform.defunct_dismissed_at = timezone.now()
-        platform.save(
-            update_fields=[
-                "defunct_suspected_at",
-                "defunct_suspected_reason",
-                "defunct_dismissed_at",
-            ]
-        )
+        fields = ["defunct_suspected_at", "defunct_suspected_reason", "defunct_dismissed_at"]
+        platform.save(update_fields=fields)
         audit_record(actor=by, action="platform.defunct_dismissed", target=platform)
         _dismiss_defunct_alert(platform, by=by)
+    return platform
+
+
+def _suspected_for_answer(platform: Platform) -> Platform:
+    """The platform, locked, if the question is still open (a second click finds it closed)."""
+    platform = Platform.objects.select_for_update().get(pk=platform.pk)
+    if platform.defunct_suspected_at is None:
+        raise IllegalTransition("Nothing suggests this platform is defunct any more.")
     return platform
 
 
