@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
+from cases.documents import removal_order_filename, removal_order_pdf
 from cases.models import ItemCategory, LegalBasis, RemovalRequest, RequestType
 from core.validators import header_safe
 from notifications.inbound.matching import reply_address_for
@@ -128,6 +129,12 @@ def build_request_email(
         subject = request_subject(request, url_count=len(lines))
         text = render_to_string(TEXT_TEMPLATE, context)
         html = render_to_string(HTML_TEMPLATE, context)
+        # A removal order travels with its Annex I document, in the contact's language.
+        order_pdf = (
+            removal_order_pdf(request)
+            if request.request_type == RequestType.REMOVAL_ORDER
+            else None
+        )
 
     message = EmailMultiAlternatives(
         subject=header_safe(subject),
@@ -143,6 +150,8 @@ def build_request_email(
         },
     )
     message.attach_alternative(html, "text/html")
+    if order_pdf is not None:
+        message.attach(removal_order_filename(request), order_pdf, "application/pdf")
     return message
 
 

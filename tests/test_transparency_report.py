@@ -15,10 +15,10 @@ from django.test import override_settings
 from django.urls import reverse
 
 from cases.models import LegalBasis, Outcome, RequestType
+from core.pdf import local_static_fetcher
 from metrics.figures import FIGURE_DEFINITIONS
 from metrics.forms import last_full_quarter
 from metrics.report import transparency_report
-from metrics.views.report import local_static_fetcher
 from tests.factories import PlatformFactory, RequestItemFactory, SentRequestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

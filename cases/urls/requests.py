@@ -1,5 +1,6 @@
 from django.urls import path
 
+from cases.views import orders
 from cases.views import requests as views
 
 app_name = "requests"
@@ -8,6 +9,8 @@ urlpatterns = [
     path("export.csv", views.request_export, name="export"),
     path("compose/", views.request_compose_view, name="compose"),
     path("<int:pk>/", views.request_detail_view, name="detail"),
+    path("<int:pk>/order/", orders.order_document, name="order"),
+    path("<int:pk>/order.pdf", orders.order_document_pdf, name="order_pdf"),
     path("<int:pk>/submit/", views.request_submit_view, name="submit"),
     path("<int:pk>/return-to-draft/", views.request_return_to_draft_view, name="return_to_draft"),
     path("<int:pk>/cancel/", views.request_cancel_view, name="cancel"),

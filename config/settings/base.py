@@ -28,6 +28,19 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 UNIT_NAME = env.str("UNIT_NAME", default="Demo Internet Referral Unit")
 UNIT_COUNTRY = env.str("UNIT_COUNTRY", default="GB")
 UNIT_EMAIL = env.str("UNIT_EMAIL", default="referrals@iru.example")
+# The issuing authority as a removal order names it (TCO Regulation Annex I, section E/G).
+UNIT_AUTHORITY_TYPE = env.str("UNIT_AUTHORITY_TYPE", default="Law enforcement authority")
+UNIT_ADDRESS = env.str("UNIT_ADDRESS", default="")
+UNIT_PHONE = env.str("UNIT_PHONE", default="")
+TCO_REDRESS_INFO = env.str(
+    "TCO_REDRESS_INFO",
+    default=(
+        "The hosting service provider and the content provider have the right to an "
+        "effective remedy against this removal order before the courts of the issuing "
+        "Member State (Regulation (EU) 2021/784, Article 9), and may request its scrutiny "
+        "under Article 4(3) and (4) where it is cross-border."
+    ),
+)
 # Removal orders (TCO Art. 3(3)): one hour from receipt, 24/7.
 REMOVAL_ORDER_DEADLINE_HOURS = env.int("REMOVAL_ORDER_DEADLINE_HOURS", default=1)
 # TCO Art. 3(2): advance notice before a provider's first removal order.

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -18,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from core.csv_export import csv_response, export_filename
 from core.decorators import staff_view
+from core.pdf import render_pdf
 from metrics.forms import ReportPeriodForm
 from metrics.models import MetricSnapshot
 from metrics.report import (
@@ -31,9 +28,6 @@ from metrics.stored import LEAGUE_PAGE_SIZE, stored_report, stored_report_platfo
 logger = logging.getLogger(__name__)
 
 REPORT_TEMPLATE = "metrics/report.html"
-# The PDF's relative links resolve against this made-up origin; the fetcher below maps
-# its /static/ paths to files on disk and refuses everything else (no network, ever).
-_PDF_BASE_URL = "https://desk.invalid/"
 
 
 def _report(
@@ -90,42 +84,6 @@ def report_page(request: HttpRequest) -> HttpResponse:
             from_snapshot=snapshot is not None,
         )
     return render(request, REPORT_TEMPLATE, context, status=400 if report is None else 200)
-
-
-def local_static_fetcher(url: str) -> dict[str, Any]:
-    """WeasyPrint's url_fetcher: our own static files from disk; anything else is refused."""
-    parts = urlsplit(url)
-    static_prefix = settings.STATIC_URL if settings.STATIC_URL.startswith("/") else "/static/"
-    if f"{parts.scheme}://{parts.netloc}/" != _PDF_BASE_URL or not parts.path.startswith(
-        static_prefix
-    ):
-        raise ValueError(f"The report PDF fetches nothing from {url!r}.")
-    relative = parts.path.removeprefix(static_prefix)
-    if ".." in relative.split("/"):
-        raise ValueError(f"No static file {relative!r}.")
-    found = finders.find(relative)
-    if not found:
-        raise ValueError(f"No static file {relative!r}.")
-    path = found if isinstance(found, str) else found[0]
-    with open(path, "rb") as handle:  # noqa: PTH123 - finders return a str path
-        data = handle.read()
-    return {"string": data, "mime_type": mimetypes.guess_type(path)[0] or "text/css"}
-
-
-def render_pdf(html: str) -> bytes:
-    import weasyprint  # heavy (pango); only the PDF view loads it
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class LocalStaticFetcher(URLFetcher):
-        """WeasyPrint's fetcher with its network side replaced by ``local_static_fetcher``."""
-
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            found = local_static_fetcher(url)
-            return URLFetcherResponse(url, found["string"], {"Content-Type": found["mime_type"]})
-
-    fetcher = LocalStaticFetcher(allowed_protocols=())
-    document = weasyprint.HTML(string=html, base_url=_PDF_BASE_URL, url_fetcher=fetcher)
-    return bytes(document.write_pdf())
 
 
 @require_GET
