@@ -305,7 +305,7 @@ class Evidence(CachedChoiceLabels, models.Model):
     )
     # The URL fetched (a capture) or the file's own name (an upload), and what it shows.
     # db_default: raw INSERTs (the scale generator) need not name them.
-    source = models.CharField(max_length=2000, blank=True, default="", db_default="")
+    source = models.TextField(blank=True, default="", db_default="")
     description = models.TextField(blank=True, default="", db_default="")
     purged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

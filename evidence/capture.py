@@ -94,10 +94,9 @@ async def _fetch_chain(client: httpx.AsyncClient, url: str, config: CaptureConfi
                 http_version=response.http_version,
                 status=response.status_code,
                 reason=response.reason_phrase,
-                response_headers=[
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
-                ],
+                response_headers=_archived_headers(response),
                 body=bytes(body),
+                peer_address=_peer_address(response),
             )
         )
         location = response.headers.get("location", "")
@@ -108,6 +107,39 @@ async def _fetch_chain(client: httpx.AsyncClient, url: str, config: CaptureConfi
     raise CaptureFailed(f"More than {config.max_redirects} redirects.", final_url=str(current))
 
 
+# httpx hands over the body de-chunked (its Content-Encoding kept): a stored
+# "Transfer-Encoding: chunked" would no longer describe it, and a replay would misread
+# it. Kept under the name web archives use for an original header that no longer holds.
+_HOP_BY_HOP = {"transfer-encoding"}
+
+
+def _archived_headers(response: httpx.Response) -> list[tuple[str, str]]:
+    headers = []
+    for raw_name, raw_value in response.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name.lower() in _HOP_BY_HOP:
+            name = f"X-Archive-Orig-{name}"
+        headers.append((name, value))
+    return headers
+
+
+def _peer_address(response: httpx.Response) -> str:
+    """The address the guarded connection reached (WARC-IP-Address), when the stream says."""
+    stream = response.extensions.get("network_stream")
+    try:
+        address = stream.get_extra_info("server_addr") if stream is not None else None
+    except Exception:  # a backend without it: the record simply has no address
+        return ""
+    return str(address[0]) if isinstance(address, tuple) and address else ""
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        return (httpx.URL(url).host or "").lower()
+    except Exception:  # a URL httpx cannot parse is a failed capture, not a crash
+        return None
+
+
 async def _capture_one(
     client: httpx.AsyncClient,
     url: str,
@@ -115,22 +147,16 @@ async def _capture_one(
     slots: asyncio.Semaphore,
     hosts: defaultdict[str, asyncio.Semaphore],
 ) -> Fetched | CaptureFailed:
-    host = (httpx.URL(url).host or "").lower()
+    host = _host_of(url)
+    if host is None:
+        return CaptureFailed("Not a URL the capture can fetch (httpx cannot parse it).")
     async with hosts[host], slots:
         try:
             fetched = await asyncio.wait_for(
                 _fetch_chain(client, url, config), config.timeout_seconds
             )
-        except CaptureFailed as failed:
-            return failed
-        except _TooLarge:
-            megabytes = config.max_bytes / 1024 / 1024
-            return CaptureFailed(f"The page is larger than the {megabytes:g} MB limit.")
-        except TimeoutError:
-            return CaptureFailed(f"No complete answer within {config.timeout_seconds:g} s.")
         except Exception as error:  # every failure is an outcome, recorded with its reason
-            _, why = failure_verdict(error)
-            return CaptureFailed(f"Could not fetch the page: {why} ({short_error(error)}).")
+            return _failure(error, config)
     final = fetched.final
     if not 200 <= final.status < 300:
         return CaptureFailed(
@@ -139,6 +165,19 @@ async def _capture_one(
             final_url=final.url,
         )
     return fetched
+
+
+def _failure(error: Exception, config: CaptureConfig) -> CaptureFailed:
+    """What went wrong, in words an officer can act on."""
+    if isinstance(error, CaptureFailed):
+        return error
+    if isinstance(error, _TooLarge):
+        megabytes = config.max_bytes / 1024 / 1024
+        return CaptureFailed(f"The page is larger than the {megabytes:g} MB limit.")
+    if isinstance(error, TimeoutError):
+        return CaptureFailed(f"No complete answer within {config.timeout_seconds:g} s.")
+    _, why = failure_verdict(error)
+    return CaptureFailed(f"Could not fetch the page: {why} ({short_error(error)}).")
 
 
 async def _capture_many(

@@ -21,7 +21,8 @@ class CaptureOutcome(models.TextChoices):
 
 class CaptureAttempt(CachedChoiceLabels, models.Model):
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="capture_attempts")
-    url = models.CharField(max_length=2000)
+    # Text: intake takes URLs up to 8 KiB, and a redirect may lead anywhere longer.
+    url = models.TextField()
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -32,7 +33,7 @@ class CaptureAttempt(CachedChoiceLabels, models.Model):
     # Why it failed, in words an officer can act on ("the server answered 404", "timed out").
     reason = models.TextField(blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    final_url = models.CharField(max_length=2000, blank=True)
+    final_url = models.TextField(blank=True)
     evidence = models.OneToOneField(
         Evidence, null=True, blank=True, on_delete=models.PROTECT, related_name="attempt"
     )

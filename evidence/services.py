@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Min, OuterRef, Subquery
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from core.audit import audit_record
 from core.errors import DomainError
 from evidence.capture import CaptureConfig, CaptureFailed, Fetched, capture_urls
 from evidence.models import CaptureAttempt, CaptureOutcome
-from evidence.storage import evidence_store, file_sha256
+from evidence.storage import evidence_store, file_sha256, lock_content
 from evidence.warc import CaptureRecord, warc_bytes
 from verification.network import Resolver
 
@@ -57,31 +58,71 @@ def evidence_capture_request(*, item: Item, by: Any) -> None:
         audit_record(actor=by, action="item.capture_requested", target=item)
 
 
+# Held for the whole run (a session lock): a run that outlasts its minute makes the next
+# one stand aside instead of fetching the same items again.
+_JOB_LOCK = 7301400140015
+
+
 def evidence_capture_pending_job(
     *, now: datetime, resolver: Resolver | None = None, config: CaptureConfig | None = None
 ) -> dict[str, int]:
-    """The periodic job: capture the items waiting longest, EVIDENCE_CAPTURE_BATCH at a time."""
+    """The periodic job: capture the items waiting longest, within
+    EVIDENCE_CAPTURE_BUDGET_SECONDS; what is left waits for the next run."""
     if not settings.EVIDENCE_CAPTURE_ENABLED:
         return {"disabled": 1}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_JOB_LOCK])
+        if not cursor.fetchone()[0]:
+            return {"already_running": 1}
+        try:
+            return _capture_waiting(resolver=resolver, config=config)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_JOB_LOCK])
+
+
+def _capture_waiting(*, resolver: Resolver | None, config: CaptureConfig | None) -> dict[str, int]:
+    config = config or CaptureConfig.from_settings()
+    deadline = time.monotonic() + settings.EVIDENCE_CAPTURE_BUDGET_SECONDS
     waiting = list(
         Item.objects.filter(capture_wanted_at__isnull=False)
         .select_related("capture_requested_by", "created_by")
         .order_by("capture_wanted_at", "id")[: settings.EVIDENCE_CAPTURE_BATCH]
     )
-    return items_capture(waiting, resolver=resolver, config=config)
+    counts: Counter[str] = Counter(selected=len(waiting))
+    # A few at a time, each recorded before the next are fetched: at most
+    # 2 x concurrency bodies are held in memory, and the budget is checked between them.
+    step = max(config.concurrency * 2, 1)
+    for start in range(0, len(waiting), step):
+        if time.monotonic() >= deadline:
+            counts["left_for_next_run"] += len(waiting) - start
+            break
+        counts.update(
+            items_capture(waiting[start : start + step], resolver=resolver, config=config)
+        )
+    counts["selected"] = len(waiting)
+    return dict(counts)
 
 
 def items_capture(
     items: list[Item], *, resolver: Resolver | None = None, config: CaptureConfig | None = None
-) -> dict[str, int]:
-    """Capture these items' URLs (each as submitted first) and record every outcome."""
+) -> Counter[str]:
+    """Capture these items' normalised URLs (as the verifier fetches them) and record every
+    outcome; an attempt that cannot be recorded as made is recorded as failed."""
     started = timezone.now()
-    results = capture_urls([item.url_submitted for item in items], config=config, resolver=resolver)
-    counts: Counter[str] = Counter(selected=len(items))
+    results = capture_urls(
+        [item.url_normalised for item in items], config=config, resolver=resolver
+    )
+    counts: Counter[str] = Counter()
     for item in items:
-        outcome = _record_attempt(item, results[item.url_submitted], started_at=started)
+        result = results[item.url_normalised]
+        try:
+            outcome = _record_attempt(item, result, started_at=started)
+        except Exception as error:  # the item must leave the queue, or it blocks it forever
+            logger.exception("Could not record the capture of item %s.", item.pk)
+            reason = f"The capture could not be stored ({type(error).__name__})."
+            outcome = _record_attempt(item, CaptureFailed(reason), started_at=started)
         counts[outcome or "already_recorded"] += 1
-    return dict(counts)
+    return counts
 
 
 def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: datetime) -> str:
@@ -102,7 +143,7 @@ def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: 
             return ""
         attempt = CaptureAttempt(
             item=item,
-            url=item.url_submitted,
+            url=item.url_normalised,
             requested_by=requested_by,
             requested_at=requested_at,
             started_at=started_at,
@@ -119,7 +160,7 @@ def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: 
                 actor_label="evidence capture",
                 action="item.capture_failed",
                 target=item,
-                new={"reason": result.reason, "url": item.url_submitted},
+                new={"reason": result.reason, "url": item.url_normalised},
             )
             return CaptureOutcome.FAILED.value
         first = result.exchanges[0]
@@ -127,10 +168,11 @@ def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: 
             result.exchanges,
             CaptureRecord(
                 item_id=item.pk,
-                url=item.url_submitted,
+                url=item.url_normalised,
                 requested_by=requested_by.get_username(),
                 requested_at=requested_at,
                 captured_at=first.at,
+                extra={"url_as_first_given": item.url_submitted},
             ),
         )
         stored = evidence_store(data, suffix=WARC_SUFFIX)
@@ -142,7 +184,7 @@ def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: 
             size_bytes=stored.size_bytes,
             captured_at=first.at,
             captured_by=requested_by,
-            source=item.url_submitted,
+            source=item.url_normalised,
         )
         attempt.outcome = CaptureOutcome.CAPTURED
         attempt.http_status = result.final.status
@@ -153,7 +195,7 @@ def _record_attempt(item: Item, result: Fetched | CaptureFailed, *, started_at: 
             actor_label="evidence capture",
             action="item.evidence_captured",
             target=item,
-            new={"sha256": stored.sha256, "bytes": stored.size_bytes, "url": item.url_submitted},
+            new={"sha256": stored.sha256, "bytes": stored.size_bytes, "url": item.url_normalised},
         )
     return CaptureOutcome.CAPTURED.value
 
@@ -209,7 +251,7 @@ def evidence_upload(
             size_bytes=stored.size_bytes,
             captured_at=captured_at or timezone.now(),
             captured_by=by,
-            source=name[:2000],
+            source=name,
             description=description,
         )
         audit_record(
@@ -290,6 +332,9 @@ def evidence_retention_job(*, now: datetime, storage: Storage | None = None) -> 
     for evidence in due.iterator(chunk_size=500):
         with transaction.atomic():
             name = evidence.file.name
+            # The same lock as storing these bytes: an upload or capture of the same
+            # content committing meanwhile is seen here, or waits and writes the file anew.
+            lock_content(evidence.sha256)
             Evidence.objects.filter(pk=evidence.pk).update(purged_at=now)
             still_used = Evidence.objects.filter(file=name, purged_at__isnull=True).exists()
             audit_record(
@@ -301,14 +346,20 @@ def evidence_retention_job(*, now: datetime, storage: Storage | None = None) -> 
                 extra={"retention_days": settings.EVIDENCE_RETENTION_DAYS},
             )
             if name and not still_used:
-                transaction.on_commit(partial(_delete_file, storage, name))
+                transaction.on_commit(partial(_delete_if_unused, storage, name, evidence.sha256))
                 files_deleted += 1
         purged += 1
     return {"purged": purged, "files_deleted": files_deleted}
 
 
-def _delete_file(storage: Storage, name: str) -> None:
-    try:
-        storage.delete(name)
-    except OSError:  # logged; the record says purged, the verify command reports the file
-        logger.exception("Could not delete purged evidence file %s.", name)
+def _delete_if_unused(storage: Storage, name: str, sha256: str) -> None:
+    """After the purge commits: delete the file unless evidence stored since uses it (under
+    the content lock, so a store of the same bytes either is seen here or comes after)."""
+    with transaction.atomic():
+        lock_content(sha256)
+        if Evidence.objects.filter(file=name, purged_at__isnull=True).exists():
+            return
+        try:
+            storage.delete(name)
+        except OSError:  # logged; the record says purged, the verify command skips it
+            logger.exception("Could not delete purged evidence file %s.", name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, default_storage
+from django.db import connection
 
 PREFIX = "evidence/sha256"
 CHUNK = 1024 * 1024
@@ -29,10 +30,22 @@ def content_name(sha256: str, suffix: str) -> str:
     return f"{PREFIX}/{sha256[:2]}/{sha256}{suffix}"
 
 
+def lock_content(sha256: str) -> None:
+    """Serialise, until the transaction ends, everyone storing or purging these bytes: the
+    purge deletes a file only when no held evidence uses it, and a new use must commit
+    first or wait (call inside a transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int(sha256[:15], 16)])
+
+
 def evidence_store(data: bytes, *, suffix: str, storage: Storage | None = None) -> Stored:
-    """Keep ``data`` under its hash; an existing file of that name is left as it is."""
+    """Keep ``data`` under its hash; an existing file of that name is left as it is.
+
+    Call inside the transaction that records the evidence using it (``lock_content``).
+    """
     storage = storage or default_storage
     sha256 = hashlib.sha256(data).hexdigest()
+    lock_content(sha256)
     name = content_name(sha256, suffix)
     if not storage.exists(name):
         saved = storage.save(name, ContentFile(data))

@@ -133,7 +133,14 @@ def platform_update(
     for name, value in fields.items():
         setattr(platform, name, value)
     _validate_platform(platform)
-    platform.save()
+    changed = [*fields, "updated_at"]
+    if fields.get("status") == PlatformStatus.DEFUNCT and platform.defunct_suspected_at:
+        # Marked defunct by hand: the sweep's open question is answered with it.
+        platform.defunct_suspected_at = None
+        changed.append("defunct_suspected_at")
+        _dismiss_defunct_alert(platform, by=actor)
+    # Only what was edited: the sweep may have flagged the platform meanwhile.
+    platform.save(update_fields=changed)
     new = {name: str(getattr(platform, name)) for name in fields}
     if domains is not None:
         cleaned = _clean_domains(domains)
@@ -383,7 +390,7 @@ def platform_dismiss_defunct(*, platform: Platform, by: Any) -> Platform:
 def _suspected_for_answer(platform: Platform) -> Platform:
     """The platform, locked, if the question is still open (a second click finds it closed)."""
     platform = Platform.objects.select_for_update().get(pk=platform.pk)
-    if platform.defunct_suspected_at is None:
+    if platform.defunct_suspected_at is None or platform.status != PlatformStatus.ACTIVE:
         raise IllegalTransition("Nothing suggests this platform is defunct any more.")
     return platform
 

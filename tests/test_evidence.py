@@ -513,3 +513,99 @@ def test_gzip_members_make_a_valid_warc_stream_for_other_tools(site: SiteServer,
 
     assert raw.startswith(b"WARC/1.1\r\n")
     assert raw.count(b"WARC-Type: ") == 4
+
+
+# --- what must never block the queue ---------------------------------------------------------
+
+
+def test_a_url_httpx_cannot_parse_fails_alone_and_the_queue_moves_on(site: SiteServer, alice):
+    poison = ItemFactory(
+        url_submitted="https://0300.168.0.1/p",  # intake takes it; httpx refuses to parse it
+        url_normalised="https://0300.168.0.1/p",
+        capture_wanted_at=timezone.now() - timedelta(minutes=5),
+        capture_requested_by=alice,
+    )
+    good = _waiting_item(site, "/live/after-poison", alice)
+
+    summary = _run()
+
+    assert summary == {"selected": 2, "failed": 1, "captured": 1}
+    assert CaptureAttempt.objects.get(item=poison).outcome == CaptureOutcome.FAILED
+    assert Evidence.objects.filter(item=good).exists()
+    assert not Item.objects.filter(capture_wanted_at__isnull=False).exists()
+
+
+def test_a_long_redirect_target_is_recorded_in_full(site: SiteServer, alice) -> None:
+    target = site.url("/live/" + "x" * 3000, HOST)
+    item = _waiting_item(site, f"/redirect-to?url={target}", alice)
+
+    _run()
+
+    attempt = CaptureAttempt.objects.get(item=item)
+    assert attempt.outcome == CaptureOutcome.CAPTURED and attempt.final_url == target
+
+
+def test_the_normalised_url_is_captured_and_the_submitted_one_kept_in_the_metadata(
+    site: SiteServer, alice
+) -> None:
+    url = site.url("/live/normalised", HOST)
+    item = ItemFactory(
+        url_submitted=url.removeprefix("http://") + "?utm_source=feed",
+        url_normalised=url,
+        host=HOST,
+        capture_wanted_at=timezone.now(),
+        capture_requested_by=alice,
+    )
+
+    _run()
+
+    evidence = Evidence.objects.get(item=item)
+    records = _records(evidence)
+    assert records[1][1] == url
+    assert records[1][2].rec_headers.get_header("WARC-IP-Address") == "127.0.0.1"
+    assert json.loads(records[3][3])["url_as_first_given"] == item.url_submitted
+
+
+def test_a_run_stops_at_its_budget_and_leaves_the_rest_waiting(settings, site, alice) -> None:
+    settings.EVIDENCE_CAPTURE_BUDGET_SECONDS = 0
+    items = [_waiting_item(site, f"/live/budget-{n}", alice) for n in range(3)]
+
+    assert _run() == {"selected": 3, "left_for_next_run": 3}
+    assert (
+        Item.objects.filter(pk__in=[i.pk for i in items], capture_wanted_at__isnull=False).count()
+        == 3
+    )
+
+
+def test_a_second_run_stands_aside_while_one_is_running(site: SiteServer, alice) -> None:
+    from django.db import connections
+
+    _waiting_item(site, "/live/locked", alice)
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [7301400140015])
+        assert _run() == {"already_running": 1}
+    finally:
+        other.close()
+    summary = _run()
+    assert summary.get("captured") == 1, summary
+
+
+def test_a_capture_whose_record_cannot_be_stored_is_recorded_as_failed(
+    site: SiteServer, alice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evidence import services
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "warc_bytes", broken)
+    item = _waiting_item(site, "/live/broken-store", alice)
+
+    assert _run() == {"selected": 1, "failed": 1}
+
+    attempt = CaptureAttempt.objects.get(item=item)
+    assert "could not be stored (RuntimeError)" in attempt.reason
+    item.refresh_from_db()
+    assert item.capture_wanted_at is None

@@ -58,7 +58,7 @@ def test_a_platform_silent_for_the_period_is_flagged_with_an_alert_for_superviso
     platform.refresh_from_db()
     assert platform.defunct_suspected_at is not None
     assert platform.status == PlatformStatus.ACTIVE  # a supervisor decides
-    assert "4 checks failed" in platform.defunct_suspected_reason
+    assert "4 failed checks, the latest" in platform.defunct_suspected_reason
     assert "'DNS failure'" in platform.defunct_suspected_reason
     alert = Alert.objects.get(key=f"platform-defunct-{platform.pk}")
     assert alert.permission == "platforms.confirm_defunct"
@@ -73,7 +73,7 @@ def test_a_platform_silent_for_the_period_is_flagged_with_an_alert_for_superviso
     [
         ([(2, None, "DNS failure"), (1, None, "DNS failure")], "silent for less than 3 days"),
         ([(4, None, "timeout"), (0.01, 200, "200 OK")], "answered since"),
-        ([(4, None, "DNS failure")], "a single failed check"),
+        ([(2.5, None, "DNS failure")], "a single failure, not yet the period ago"),
         (
             [(4, None, "address refused (private address)"), (1, None, "reserved name")],
             "only our own refusals",
@@ -176,3 +176,29 @@ def test_the_sweep_job_reviews_platforms_after_its_checks(settings) -> None:
     assert summary["platforms_suspected_defunct"] == 1
     platform.refresh_from_db()
     assert platform.defunct_suspected_at is not None
+
+
+def test_one_failure_the_period_ago_suffices_as_gone_urls_are_rechecked_weekly() -> None:
+    platform = PlatformFactory()
+    _check(platform, days_ago=3.2, status=None, reason="DNS failure")
+    _check(platform, days_ago=0.5, status=None, reason="reserved name")  # recent, ignored
+
+    assert _review()["platforms_suspected_defunct"] == 1
+    platform.refresh_from_db()
+    assert "1 failed check, the latest" in platform.defunct_suspected_reason
+
+
+def test_marking_a_flagged_platform_defunct_by_hand_answers_the_question(bob) -> None:
+    from platforms.services import platform_update
+
+    platform = _clone_that_lived_a_day()
+    _review()
+    platform.refresh_from_db()
+
+    platform_update(platform=platform, actor=bob, status=PlatformStatus.DEFUNCT)
+
+    platform.refresh_from_db()
+    assert platform.status == PlatformStatus.DEFUNCT and platform.defunct_suspected_at is None
+    assert Alert.objects.get(key=f"platform-defunct-{platform.pk}").dismissed_at is not None
+    with pytest.raises(IllegalTransition):
+        platform_confirm_defunct(platform=platform, by=bob)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cases.documents import removal_order_html
+from cases import documents
 from cases.models import ItemCategory, RequestType
 from cases.selectors.orders import removal_order_document
 from notifications.emails import build_request_email
@@ -118,9 +118,19 @@ def test_a_referral_asks_for_its_order_document_in_vain(alice) -> None:
     assert Client().get(reverse("requests:order", args=[referral.pk])).status_code == 302
 
 
-def test_the_orders_email_carries_the_document_and_no_portal_link_goes_into_it(order) -> None:
+def test_the_orders_email_carries_the_document_and_no_portal_link_goes_into_it(
+    order, monkeypatch: pytest.MonkeyPatch
+) -> None:
     contact = order.platform.contacts.get(role=ContactRole.TCO_CONTACT_POINT)
     portal_url = "https://portal.example/r/tkd-secret-token-123/"
+    rendered: list[str] = []
+    real_render = documents.render_pdf
+
+    def spy(html: str) -> bytes:
+        rendered.append(html)
+        return real_render(html)
+
+    monkeypatch.setattr(documents, "render_pdf", spy)
 
     message = build_request_email(order, contact, portal_url=portal_url)
 
@@ -130,7 +140,8 @@ def test_the_orders_email_carries_the_document_and_no_portal_link_goes_into_it(o
     assert content.startswith(b"%PDF-")
     assert "attached as a PDF" in message.body
     assert portal_url in message.body  # the link travels in the body only ...
-    assert "tkd-secret-token-123" not in removal_order_html(order)  # ... never in the document
+    assert len(rendered) == 1 and order.reference in rendered[0]
+    assert "tkd-secret-token-123" not in rendered[0]  # ... never in the attached document
 
 
 def test_a_referrals_email_has_no_attachment() -> None:

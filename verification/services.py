@@ -136,8 +136,8 @@ def verification_sweep_job(*, now: datetime, resolver: Resolver | None = None) -
 
 
 def platforms_defunct_review(*, now: datetime) -> dict[str, int]:
-    """After a sweep: flag the active platforms none of whose URLs has answered for
-    PLATFORM_DEFUNCT_AFTER_DAYS (at least two failed checks), as a clone that lived a day;
+    """After a sweep: flag the active platforms none of whose URLs has answered since a
+    site-down failure PLATFORM_DEFUNCT_AFTER_DAYS ago or more, as a clone that lived a day;
     clear the flag of those that answered again. Supervisors confirm or dismiss.
     """
     after = timedelta(days=settings.PLATFORM_DEFUNCT_AFTER_DAYS)
@@ -156,11 +156,14 @@ def platforms_defunct_review(*, now: datetime) -> dict[str, int]:
     )
     flagged = 0
     for silence in platforms_silences(candidates):
-        if silence.since > now - after or silence.failed_checks < 2:
+        # One failure suffices: a URL that stopped resolving is rechecked only weekly
+        # (gone), so waiting for a second would take a week, not the period.
+        if silence.since > now - after:
             continue
         reason = (
             f"None of its URLs has answered since {silence.since:%Y-%m-%d %H:%M} UTC: "
-            f"{silence.failed_checks} checks failed, the latest "
+            f"{silence.failed_checks} failed check{'s' if silence.failed_checks != 1 else ''}, "
+            "the latest "
             f"({silence.latest_at:%Y-%m-%d %H:%M}) with {silence.latest_reason!r}."
         )
         platform = Platform(pk=silence.platform_id)

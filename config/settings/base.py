@@ -526,8 +526,10 @@ PLATFORM_DEFUNCT_AFTER_DAYS = env.int("PLATFORM_DEFUNCT_AFTER_DAYS", default=3)
 # worker through the verifier's guarded network, hashed and stored by its SHA-256.
 EVIDENCE_CAPTURE_ENABLED = env.bool("EVIDENCE_CAPTURE_ENABLED", default=True)
 # Items captured per run of the minutely job, and how many fetches run at once.
-EVIDENCE_CAPTURE_BATCH = env.int("EVIDENCE_CAPTURE_BATCH", default=50)
+EVIDENCE_CAPTURE_BATCH = env.int("EVIDENCE_CAPTURE_BATCH", default=500)
 EVIDENCE_CAPTURE_CONCURRENCY = env.int("EVIDENCE_CAPTURE_CONCURRENCY", default=8)
+# A run stops taking new URLs after this long (the job runs every minute; the rest waits).
+EVIDENCE_CAPTURE_BUDGET_SECONDS = env.float("EVIDENCE_CAPTURE_BUDGET_SECONDS", default=45.0)
 # A page (or an uploaded file) larger than this is refused, not cut: a partial page is
 # not evidence of what the page was.
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=25 * 1024 * 1024)
