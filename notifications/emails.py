@@ -94,7 +94,7 @@ def _lines(request: RemovalRequest) -> list[EmailLine]:
 
 
 def build_request_email(
-    request: RemovalRequest, contact: Contact, *, portal_url: str = ""
+    request: RemovalRequest, contact: Contact, *, portal_url: str = "", attach_order: bool = True
 ) -> EmailMultiAlternatives:
     """The email that sends ``request`` to ``contact``, in the contact's language.
 
@@ -130,11 +130,8 @@ def build_request_email(
         text = render_to_string(TEXT_TEMPLATE, context)
         html = render_to_string(HTML_TEMPLATE, context)
         # A removal order travels with its Annex I document, in the contact's language.
-        order_pdf = (
-            removal_order_pdf(request)
-            if request.request_type == RequestType.REMOVAL_ORDER
-            else None
-        )
+        is_order = request.request_type == RequestType.REMOVAL_ORDER
+        order_pdf = removal_order_pdf(request) if is_order and attach_order else None
 
     message = EmailMultiAlternatives(
         subject=header_safe(subject),

@@ -158,7 +158,8 @@ def request_email_preview(http_request: HttpRequest, pk: int) -> HttpResponse:
     ).select_related("platform")
     previews = []
     for contact in contacts:
-        message = build_request_email(removal_request, contact)
+        # The preview shows the text: no order document is rendered for it.
+        message = build_request_email(removal_request, contact, attach_order=False)
         previews.append({"contact": contact, "subject": message.subject, "text": message.body})
     return render(
         http_request,

@@ -71,13 +71,17 @@ def test_the_document_fills_every_annex_i_section_from_the_request(order) -> Non
     assert document.authority_address == "1 Example Street\nLondon"
 
 
-def test_a_platform_in_the_units_country_or_of_no_known_country_is_not_cross_border(
-    order,
+def test_only_a_provider_in_another_member_state_makes_an_order_cross_border(
+    order, settings
 ) -> None:
-    order.platform.country = "GB"
+    for country in ("GB", "US", ""):  # the unit's own, outside the Union, not known
+        order.platform.country = country
+        assert not removal_order_document(order).cross_border, country
+    settings.UNIT_COUNTRY = "DE"
+    order.platform.country = "DE"
     assert not removal_order_document(order).cross_border
-    order.platform.country = ""
-    assert not removal_order_document(order).cross_border
+    order.platform.country = "FR"
+    assert removal_order_document(order).cross_border
 
 
 def test_a_referral_has_no_order_document() -> None:
@@ -152,3 +156,44 @@ def test_a_referrals_email_has_no_attachment() -> None:
 
     assert message.attachments == []
     assert "attached as a PDF" not in message.body
+
+
+def test_once_sent_the_staff_pdf_is_the_attachment_as_it_left(order, alice) -> None:
+    from cases.models import Correspondence, CorrespondenceChannel, CorrespondenceDirection
+    from notifications.emails import email_as_bytes
+
+    contact = order.platform.contacts.get(role=ContactRole.TCO_CONTACT_POINT)
+    message = build_request_email(order, contact)
+    sent_pdf = message.attachments[0][1]
+    Correspondence.objects.create(
+        request=order,
+        direction=CorrespondenceDirection.OUTBOUND,
+        channel=CorrespondenceChannel.EMAIL,
+        contact=contact,
+        subject=message.subject,
+        raw=email_as_bytes(message),
+    )
+    # Today's data differ from what was sent: the PDF does not follow them.
+    order.platform.name = "Renamed since"
+    order.platform.save()
+    client = Client()
+    client.force_login(alice)
+
+    served = client.get(reverse("requests:order_pdf", args=[order.pk])).content
+    page = client.get(reverse("requests:order", args=[order.pk])).content.decode()
+
+    assert served == sent_pdf
+    assert "Renamed since" in page and "exactly as it was sent" in page
+
+
+def test_the_email_preview_renders_no_order_document(order, bob, monkeypatch) -> None:
+    def fail(html: str) -> bytes:
+        raise AssertionError("the preview rendered a PDF")
+
+    monkeypatch.setattr(documents, "render_pdf", fail)
+    client = Client()
+    client.force_login(bob)
+
+    response = client.get(reverse("notifications:request_preview", args=[order.pk]))
+
+    assert response.status_code == 200 and order.reference in response.content.decode()

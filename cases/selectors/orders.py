@@ -10,14 +10,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from cases.models import ItemCategory, RemovalRequest, RequestType
+from cases.models import (
+    Correspondence,
+    CorrespondenceChannel,
+    CorrespondenceDirection,
+    ItemCategory,
+    RemovalRequest,
+    RequestType,
+)
 from platforms.models import Contact, ContactRole
+
+# Article 4 (cross-border orders) is about hosting service providers established in
+# another Member State of the Union.
+EU_MEMBER_STATES = frozenset([
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+])  # fmt: skip
 
 # Section B's boxes: why the content is terrorist content, Article 2(7)(a)-(e).
 ARTICLE_2_7: dict[str, Any] = {
@@ -125,7 +140,7 @@ def removal_order_document(request: RemovalRequest) -> RemovalOrderDocument:
         addressee=platform.name,
         addressee_contact=f"{contact.name} <{contact.email}>" if contact else "",
         main_establishment=str(platform.country.name) if country else "",
-        cross_border=bool(country) and country != settings.UNIT_COUNTRY.upper(),
+        cross_border=country in EU_MEMBER_STATES and country != settings.UNIT_COUNTRY.upper(),
         lines=lines,
         redress=settings.TCO_REDRESS_INFO,
     )
@@ -138,3 +153,26 @@ def _addressee_contact(request: RemovalRequest) -> Contact | None:
         contacts.filter(role=ContactRole.TCO_CONTACT_POINT).order_by("id").first()
         or contacts.filter(is_primary=True).order_by("id").first()
     )
+
+
+def removal_order_as_sent(request: RemovalRequest) -> bytes | None:
+    """The order's PDF exactly as it left with its first email (from the stored message),
+    or None before it was sent."""
+    sent = (
+        Correspondence.objects.filter(
+            request=request,
+            direction=CorrespondenceDirection.OUTBOUND,
+            channel=CorrespondenceChannel.EMAIL,
+            raw__isnull=False,
+        )
+        .order_by("created_at", "id")
+        .only("raw")
+    )
+    for row in sent:
+        message = message_from_bytes(bytes(row.raw or b""), policy=policy.default)
+        for part in message.walk():
+            if part.get_content_type() == "application/pdf":
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    return payload
+    return None

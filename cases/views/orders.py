@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from cases.documents import removal_order_filename, removal_order_html, removal_order_pdf
 from cases.models import RequestType
+from cases.selectors.orders import removal_order_as_sent
 from cases.selectors.requests import request_for_detail
 from core.decorators import staff_view
 
@@ -24,7 +25,7 @@ def order_document(http_request: HttpRequest, pk: int) -> HttpResponse:
     removal_request = request_for_detail(pk)
     if removal_request.request_type != RequestType.REMOVAL_ORDER:
         return _not_an_order(http_request)
-    return HttpResponse(removal_order_html(removal_request))
+    return HttpResponse(removal_order_html(removal_request, staff_page=True))
 
 
 @require_GET
@@ -33,7 +34,10 @@ def order_document_pdf(http_request: HttpRequest, pk: int) -> HttpResponse:
     removal_request = request_for_detail(pk)
     if removal_request.request_type != RequestType.REMOVAL_ORDER:
         return _not_an_order(http_request)
-    response = HttpResponse(removal_order_pdf(removal_request), content_type="application/pdf")
+    # Once sent, the document as it left (from the stored email), never rebuilt from today's
+    # contacts, notes and settings; before that, a draft rendered now.
+    pdf = removal_order_as_sent(removal_request) or removal_order_pdf(removal_request)
+    response = HttpResponse(pdf, content_type="application/pdf")
     filename = removal_order_filename(removal_request)
     response["Content-Disposition"] = f'inline; filename="{filename}"'
     return response
