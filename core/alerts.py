@@ -110,3 +110,11 @@ def alert_dismiss(*, alert: Alert, by: Any) -> Alert:
     alert.save(update_fields=["dismissed_at", "dismissed_by"])
     audit_record(actor=by, action="alert.dismissed", target=alert, extra={"title": alert.title})
     return alert
+
+
+def alert_close(*, key: str, by: Any = None) -> int:
+    """Close the open alert raised under ``key`` because its question was answered (by
+    ``by``, or by the system): not a dismissal a role must be entitled to."""
+    return Alert.objects.filter(key=key, dismissed_at__isnull=True).update(
+        dismissed_at=timezone.now(), dismissed_by=by if getattr(by, "pk", None) else None
+    )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import StyledForm
@@ -31,12 +30,3 @@ class EvidenceUploadForm(StyledForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         label=_("What it shows"),
     )
-
-    def clean_file(self) -> object:
-        uploaded = self.cleaned_data["file"]
-        limit = settings.EVIDENCE_MAX_BYTES
-        if uploaded.size > limit:
-            raise forms.ValidationError(
-                _("The file is larger than the %(mb)s MB limit.") % {"mb": f"{limit / 2**20:g}"}
-            )
-        return uploaded

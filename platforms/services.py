@@ -11,10 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.access import require_permission
-from core.alerts import alert_raise
+from core.alerts import alert_close, alert_raise
 from core.audit import audit_record
 from core.errors import DomainError, DuplicateError, IllegalTransition
-from core.models import Alert
 from core.validators import no_header_breaks
 from platforms.models import (
     Contact,
@@ -138,7 +137,7 @@ def platform_update(
         # Marked defunct by hand: the sweep's open question is answered with it.
         platform.defunct_suspected_at = None
         changed.append("defunct_suspected_at")
-        _dismiss_defunct_alert(platform, by=actor)
+        alert_close(key=_defunct_alert_key(platform), by=actor)
     # Only what was edited: the sweep may have flagged the platform meanwhile.
     platform.save(update_fields=changed)
     new = {name: str(getattr(platform, name)) for name in fields}
@@ -348,7 +347,7 @@ def platform_clear_defunct_suspicion(*, platform: Platform) -> bool:
                 action="platform.defunct_suspicion_cleared",
                 target=platform,
             )
-            _dismiss_defunct_alert(platform, by=None)
+            alert_close(key=_defunct_alert_key(platform))
     return bool(cleared)
 
 
@@ -368,7 +367,7 @@ def platform_confirm_defunct(*, platform: Platform, by: Any) -> Platform:
             new={"status": PlatformStatus.DEFUNCT.value},
             extra={"reason": platform.defunct_suspected_reason},
         )
-        _dismiss_defunct_alert(platform, by=by)
+        alert_close(key=_defunct_alert_key(platform), by=by)
     return platform
 
 
@@ -383,7 +382,7 @@ def platform_dismiss_defunct(*, platform: Platform, by: Any) -> Platform:
         fields = ["defunct_suspected_at", "defunct_suspected_reason", "defunct_dismissed_at"]
         platform.save(update_fields=fields)
         audit_record(actor=by, action="platform.defunct_dismissed", target=platform)
-        _dismiss_defunct_alert(platform, by=by)
+        alert_close(key=_defunct_alert_key(platform), by=by)
     return platform
 
 
@@ -393,9 +392,3 @@ def _suspected_for_answer(platform: Platform) -> Platform:
     if platform.defunct_suspected_at is None or platform.status != PlatformStatus.ACTIVE:
         raise IllegalTransition("Nothing suggests this platform is defunct any more.")
     return platform
-
-
-def _dismiss_defunct_alert(platform: Platform, *, by: Any) -> None:
-    Alert.objects.filter(key=_defunct_alert_key(platform), dismissed_at__isnull=True).update(
-        dismissed_at=timezone.now(), dismissed_by=by if getattr(by, "pk", None) else None
-    )
